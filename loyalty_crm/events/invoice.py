@@ -1,0 +1,21 @@
+"""doc_events for Sales Invoice and POS Invoice: the desk, the till, returns and cancellations.
+
+Both doctypes carry the same loyalty-relevant fields, so one set of handlers serves both; the
+differences (POS consolidation, ERPNext's own program) are decided in services.accrual.
+POS closing re-saves submitted POS Invoices through their update-after-submit events; no
+handler here listens to those, so consolidation changes no points.
+"""
+
+from loyalty_crm.services import accrual
+
+
+def validate(doc, method=None):
+	accrual.validate_invoice(doc)
+
+
+def on_submit(doc, method=None):
+	accrual.on_submit(doc)
+
+
+def on_cancel(doc, method=None):
+	accrual.on_cancel(doc)

@@ -1,0 +1,42 @@
+app_name = "loyalty_crm"
+app_title = "Loyalty CRM"
+app_publisher = "loyalty_crm developers"
+app_description = "Customer-loyalty CRM for ERPNext: points ledger, tiers, segments, CLV, churn and surveys"
+app_email = "dev@loyalty-crm.invalid"
+app_license = "MIT"
+required_apps = ["frappe/erpnext"]
+
+# Installation
+# ------------
+# Roles exist before the doctypes that grant them permissions are synced.
+before_install = "loyalty_crm.install.before_install"
+after_install = "loyalty_crm.install.after_install"
+after_migrate = "loyalty_crm.install.after_migrate"
+before_uninstall = "loyalty_crm.install.before_uninstall"
+after_uninstall = "loyalty_crm.install.after_uninstall"
+
+before_tests = "loyalty_crm.testing.before_tests"
+
+# Every place the app touches ERPNext documents
+# --------------------------------------------
+doc_events = {
+	("Sales Invoice", "POS Invoice"): {
+		"validate": "loyalty_crm.events.invoice.validate",
+		"on_submit": "loyalty_crm.events.invoice.on_submit",
+		"on_cancel": "loyalty_crm.events.invoice.on_cancel",
+	},
+}
+
+# The ledger keeps its history when a cancelled invoice is deleted.
+ignore_links_on_delete = ["Loyalty Ledger Entry"]
+
+scheduler_events = {
+	"daily": [
+		"loyalty_crm.services.expiry.expire_points_daily",
+	],
+}
+
+# Desk and till
+# -------------
+doctype_js = {"Customer": "public/js/customer.js"}
+page_js = {"point-of-sale": "public/js/pos.js"}

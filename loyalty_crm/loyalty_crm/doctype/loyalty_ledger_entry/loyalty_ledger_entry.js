@@ -1,0 +1,3 @@
+frappe.ui.form.on("Loyalty Ledger Entry", {
+	refresh(frm) {},
+});

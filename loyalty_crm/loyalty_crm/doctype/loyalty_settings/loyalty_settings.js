@@ -1,0 +1,3 @@
+frappe.ui.form.on("Loyalty Settings", {
+	refresh(frm) {},
+});
