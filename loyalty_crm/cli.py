@@ -15,7 +15,7 @@ from loyalty_crm.offline.commands import analyze_command, demo_command
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="loyalty-crm")
 def main() -> None:
-    """Loyalty analytics (RFM, CLV, cohorts, segments) on transaction files."""
+	"""Loyalty analytics (RFM, CLV, cohorts, segments) on transaction files."""
 
 
 main.add_command(analyze_command)
@@ -23,4 +23,4 @@ main.add_command(demo_command)
 
 
 if __name__ == "__main__":
-    main()
+	main()

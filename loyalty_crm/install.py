@@ -70,7 +70,9 @@ def get_custom_fields() -> dict[str, list[dict]]:
 
 
 def before_install():
+	"""Roles and the mode of payment exist before the doctypes that name them are synced."""
 	make_roles()
+	make_mode_of_payment()
 
 
 def after_install():
@@ -129,6 +131,12 @@ def make_loyalty_mode_of_payment():
 	Each company gets an expense account for it, so redemption posts a balanced entry
 	(Dr Loyalty Points Expense, Cr Debtors) without the administrator building accounts first.
 	"""
+	make_mode_of_payment()
+	for company in frappe.get_all("Company", pluck="name"):
+		ensure_loyalty_account(company)
+
+
+def make_mode_of_payment():
 	if not frappe.db.exists("Mode of Payment", LOYALTY_MODE_OF_PAYMENT):
 		frappe.get_doc(
 			{
@@ -138,8 +146,6 @@ def make_loyalty_mode_of_payment():
 				"enabled": 1,
 			}
 		).insert(ignore_permissions=True)
-	for company in frappe.get_all("Company", pluck="name"):
-		ensure_loyalty_account(company)
 
 
 def ensure_loyalty_account(company: str) -> str | None:

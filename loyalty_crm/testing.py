@@ -46,18 +46,24 @@ def set_settings(**values):
 		"builtin_program_policy": "Leave ERPNext Program Alone",
 		"loyalty_mode_of_payment": "Loyalty Points",
 	}
-	settings.update({**defaults, **values})
-	settings.set("excluded_item_groups", [{"item_group": g} for g in values.get("excluded_item_groups", [])])
-	settings.set("campaigns", values.get("campaigns", []))
+	tables = {
+		"excluded_item_groups": [{"item_group": g} for g in values.pop("excluded_item_groups", [])],
+		"campaigns": values.pop("campaigns", []),
+	}
+	settings.update({**defaults, **values, **tables})
 	settings.save(ignore_permissions=True)
 	frappe.clear_document_cache("Loyalty Settings", "Loyalty Settings")
 	return settings
 
 
-def sales_invoice(customer: str, rate: float, qty: float = 1, submit: bool = True, **args):
+def sales_invoice(customer: str, rate: float, qty: float = 1, submit: bool = True, save: bool = True, **args):
 	from erpnext.accounts.doctype.sales_invoice.test_sales_invoice import create_sales_invoice
 
-	invoice = create_sales_invoice(customer=customer, rate=rate, qty=qty, do_not_submit=True, **args)
+	invoice = create_sales_invoice(customer=customer, rate=rate, qty=qty, do_not_save=True, **args)
+	if not rate:  # ERPNext's helper reads rate 0 as "use the default rate"
+		invoice.items[0].update({"rate": 0, "price_list_rate": 0, "discount_percentage": 0})
+	if save:
+		invoice.insert()
 	if submit:
 		invoice.submit()
 	return invoice
@@ -67,7 +73,7 @@ def pos_sales_invoice(customer: str, rate: float, payments: dict[str, float], su
 	"""A till sale made directly as a Sales Invoice (is_pos), paid by the given modes."""
 	from erpnext.accounts.doctype.pos_profile.test_pos_profile import make_pos_profile
 
-	invoice = sales_invoice(customer, rate, submit=False, do_not_save=True)
+	invoice = sales_invoice(customer, rate, submit=False, save=False)
 	invoice.is_pos = 1
 	invoice.pos_profile = make_pos_profile().name
 	for mode, amount in payments.items():

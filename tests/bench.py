@@ -17,71 +17,71 @@ from pathlib import Path
 
 @dataclass
 class Bench:
-    path: Path
-    site: str | None
-    problem: str | None
+	path: Path
+	site: str | None
+	problem: str | None
 
-    @property
-    def usable(self) -> bool:
-        return self.problem is None
+	@property
+	def usable(self) -> bool:
+		return self.problem is None
 
-    def app_path(self) -> Path:
-        return (self.path / "apps" / "loyalty_crm").resolve()
+	def app_path(self) -> Path:
+		return (self.path / "apps" / "loyalty_crm").resolve()
 
-    def command(self, *args: str) -> list[str]:
-        """bench's own entry point, without needing the bench CLI on PATH."""
-        return [str(self.path / "env" / "bin" / "python"), "-m", "frappe.utils.bench_helper", "frappe", *args]
+	def command(self, *args: str) -> list[str]:
+		"""bench's own entry point, without needing the bench CLI on PATH."""
+		return [str(self.path / "env" / "bin" / "python"), "-m", "frappe.utils.bench_helper", "frappe", *args]
 
-    def run(self, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            self.command(*args), cwd=self.path / "sites", capture_output=True, text=True, timeout=timeout
-        )
+	def run(self, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+		return subprocess.run(
+			self.command(*args), cwd=self.path / "sites", capture_output=True, text=True, timeout=timeout
+		)
 
 
 def find_bench() -> Bench:
-    path = Path(os.environ.get("LOYALTY_CRM_BENCH", "~/frappe-bench")).expanduser()
-    if not (path / "apps" / "frappe").is_dir() or not (path / "sites").is_dir():
-        return Bench(path, None, f"no Frappe bench at {path} (set LOYALTY_CRM_BENCH)")
-    common = _read_json(path / "sites" / "common_site_config.json")
-    site = os.environ.get("LOYALTY_CRM_SITE") or _default_site(path, common)
-    if not site or not (path / "sites" / site / "site_config.json").exists():
-        return Bench(path, site, f"bench at {path} has no site {site!r} (set LOYALTY_CRM_SITE)")
-    if not (path / "apps" / "loyalty_crm").exists():
-        return Bench(path, site, f"loyalty_crm is not in {path}/apps (bench get-app it first)")
-    config = {**common, **_read_json(path / "sites" / site / "site_config.json")}
-    for label, host, port in _services(config):
-        if not _answers(host, port):
-            return Bench(path, site, f"bench at {path} found but its {label} at {host}:{port} is not running")
-    return Bench(path, site, None)
+	path = Path(os.environ.get("LOYALTY_CRM_BENCH", "~/frappe-bench")).expanduser()
+	if not (path / "apps" / "frappe").is_dir() or not (path / "sites").is_dir():
+		return Bench(path, None, f"no Frappe bench at {path} (set LOYALTY_CRM_BENCH)")
+	common = _read_json(path / "sites" / "common_site_config.json")
+	site = os.environ.get("LOYALTY_CRM_SITE") or _default_site(path, common)
+	if not site or not (path / "sites" / site / "site_config.json").exists():
+		return Bench(path, site, f"bench at {path} has no site {site!r} (set LOYALTY_CRM_SITE)")
+	if not (path / "apps" / "loyalty_crm").exists():
+		return Bench(path, site, f"loyalty_crm is not in {path}/apps (bench get-app it first)")
+	config = {**common, **_read_json(path / "sites" / site / "site_config.json")}
+	for label, host, port in _services(config):
+		if not _answers(host, port):
+			return Bench(path, site, f"bench at {path} found but its {label} at {host}:{port} is not running")
+	return Bench(path, site, None)
 
 
 def _default_site(path: Path, common: dict) -> str | None:
-    current = path / "sites" / "currentsite.txt"
-    if current.exists() and current.read_text().strip():
-        return current.read_text().strip()
-    return common.get("default_site")
+	current = path / "sites" / "currentsite.txt"
+	if current.exists() and current.read_text().strip():
+		return current.read_text().strip()
+	return common.get("default_site")
 
 
 def _services(config: dict) -> list[tuple[str, str, int]]:
-    services = [("MariaDB", config.get("db_host", "127.0.0.1"), int(config.get("db_port", 3306)))]
-    for key in ("redis_cache", "redis_queue"):
-        url = config.get(key)
-        if url and url.startswith("redis://"):
-            host, _, port = url[len("redis://") :].partition(":")
-            services.append((key, host, int(port or 6379)))
-    return services
+	services = [("MariaDB", config.get("db_host", "127.0.0.1"), int(config.get("db_port", 3306)))]
+	for key in ("redis_cache", "redis_queue"):
+		url = config.get(key)
+		if url and url.startswith("redis://"):
+			host, _, port = url[len("redis://") :].partition(":")
+			services.append((key, host, int(port or 6379)))
+	return services
 
 
 def _answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
+	try:
+		with socket.create_connection((host, port), timeout=2):
+			return True
+	except OSError:
+		return False
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+	try:
+		return json.loads(path.read_text())
+	except (OSError, ValueError):
+		return {}

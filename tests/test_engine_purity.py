@@ -29,15 +29,15 @@ print(len(names))
 
 
 def test_every_engine_module_imports_without_frappe():
-    result = subprocess.run([sys.executable, "-c", BLOCK_FRAPPE], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert int(result.stdout.strip()) == len([p for p in ENGINE.glob("*.py") if p.name != "__init__.py"])
+	result = subprocess.run([sys.executable, "-c", BLOCK_FRAPPE], capture_output=True, text=True)
+	assert result.returncode == 0, result.stderr
+	assert int(result.stdout.strip()) == len([p for p in ENGINE.glob("*.py") if p.name != "__init__.py"])
 
 
 def test_no_engine_source_mentions_frappe_import():
-    for path in ENGINE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                assert all(not alias.name.startswith("frappe") for alias in node.names), path
-            if isinstance(node, ast.ImportFrom):
-                assert not (node.module or "").startswith("frappe"), path
+	for path in ENGINE.rglob("*.py"):
+		for node in ast.walk(ast.parse(path.read_text())):
+			if isinstance(node, ast.Import):
+				assert all(not alias.name.startswith("frappe") for alias in node.names), path
+			if isinstance(node, ast.ImportFrom):
+				assert not (node.module or "").startswith("frappe"), path

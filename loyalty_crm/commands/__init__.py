@@ -86,7 +86,9 @@ def import_points(context, path):
 			frappe.db.rollback()
 			for error in result.errors:
 				click.secho(error, fg="red")
-			click.secho(frappe._("Nothing was imported: fix the rows above and run again"), fg="red", bold=True)
+			click.secho(
+				frappe._("Nothing was imported: fix the rows above and run again"), fg="red", bold=True
+			)
 			raise SystemExit(1)
 		frappe.db.commit()
 		click.secho(frappe._("{0} opening balances imported").format(len(result.created)), fg="green")

@@ -49,7 +49,11 @@ def redeemed_amount(doc) -> Decimal:
 	if not mode:
 		return Decimal(0)
 	return sum(
-		(to_decimal(row.base_amount or flt(row.amount) * flt(doc.conversion_rate or 1)) for row in doc.get("payments") or [] if row.mode_of_payment == mode),
+		(
+			to_decimal(row.base_amount or flt(row.amount) * flt(doc.conversion_rate or 1))
+			for row in doc.get("payments") or []
+			if row.mode_of_payment == mode
+		),
 		Decimal(0),
 	)
 
@@ -69,7 +73,9 @@ def earning_amount(doc) -> Decimal:
 	items = [(row.item_group or "", to_decimal(row.base_net_amount)) for row in doc.get("items") or []]
 	items_total = sum((amount for _group, amount in items), Decimal(0))
 	excluded = {row.item_group for row in settings.excluded_item_groups}
-	eligible = engine.eligible_amount(items, excluded, invoice_total, items_total) if items_total else invoice_total
+	eligible = (
+		engine.eligible_amount(items, excluded, invoice_total, items_total) if items_total else invoice_total
+	)
 	paid = abs(redeemed_amount(doc))
 	grand_total = abs(to_decimal(doc.base_grand_total))
 	if paid and grand_total:
@@ -150,10 +156,17 @@ def redeem(doc, amount: Decimal) -> None:
 def earn(doc) -> None:
 	settings = ledger.settings()
 	amount = earning_amount(doc)
-	points = engine.points_for_amount(amount, to_decimal(settings.points_per_unit), earn_multiplier(doc), ledger.precision())
+	points = engine.points_for_amount(
+		amount, to_decimal(settings.points_per_unit), earn_multiplier(doc), ledger.precision()
+	)
 	if points <= 0:
 		return
-	row = engine.plan_earn(points, getdate(doc.posting_date), settings.default_expiry_days or None, new_name=ledger.new_entry_name)
+	row = engine.plan_earn(
+		points,
+		getdate(doc.posting_date),
+		settings.default_expiry_days or None,
+		new_name=ledger.new_entry_name,
+	)
 	ledger.append_rows(
 		[row],
 		customer=doc.customer,
@@ -178,7 +191,12 @@ def take_back_return(doc) -> None:
 	original = frappe.get_doc(doc.doctype, doc.return_against)
 	earlier = frappe.get_all(
 		doc.doctype,
-		filters={"return_against": doc.return_against, "docstatus": 1, "is_return": 1, "name": ("!=", doc.name)},
+		filters={
+			"return_against": doc.return_against,
+			"docstatus": 1,
+			"is_return": 1,
+			"name": ("!=", doc.name),
+		},
 		pluck="name",
 	)
 	already = sum((abs(earning_amount(frappe.get_doc(doc.doctype, name))) for name in earlier), Decimal(0))

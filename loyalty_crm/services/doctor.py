@@ -42,7 +42,9 @@ def is_healthy(checks: list[Check]) -> bool:
 
 def check_app_installed() -> Check:
 	installed = "loyalty_crm" in frappe.get_installed_apps()
-	return Check(installed, _("App installed"), _("loyalty_crm is installed") if installed else _("not installed"))
+	return Check(
+		installed, _("App installed"), _("loyalty_crm is installed") if installed else _("not installed")
+	)
 
 
 def check_erpnext_version() -> Check:
@@ -111,7 +113,11 @@ def check_settings() -> list[Check]:
 
 def check_mode_of_payment() -> Check:
 	if not frappe.db.exists("Mode of Payment", LOYALTY_MODE_OF_PAYMENT):
-		return Check(False, _("Mode of payment"), _("{0} is missing (run bench migrate)").format(LOYALTY_MODE_OF_PAYMENT))
+		return Check(
+			False,
+			_("Mode of payment"),
+			_("{0} is missing (run bench migrate)").format(LOYALTY_MODE_OF_PAYMENT),
+		)
 	mapped = set(
 		frappe.get_all("Mode of Payment Account", {"parent": LOYALTY_MODE_OF_PAYMENT}, pluck="company")
 	)

@@ -56,7 +56,7 @@ def lapsed_lots(customers: list[str], as_of):
 		{"as_of": getdate(as_of), "customers": customers},
 		as_dict=True,
 	)
-	frame = pd.DataFrame(rows)
+	frame = pd.DataFrame.from_records([dict(row) for row in rows])
 	for column in ("points", "remaining"):
 		frame[column] = [ledger.to_decimal(value) for value in frame[column]]
 	return frame
@@ -81,9 +81,13 @@ def expire_points(as_of, progress: Callable[[int, int], None] | None = None) -> 
 				for lot, value in draws:
 					by_company.setdefault(company_of[lot], []).append((lot, value))
 				for company, company_draws in by_company.items():
-					rows = engine.rows_for_draws(company_draws, "Expire", as_of, new_name=ledger.new_entry_name)
+					rows = engine.rows_for_draws(
+						company_draws, "Expire", as_of, new_name=ledger.new_entry_name
+					)
 					written += len(
-						ledger.append_rows(rows, customer=customer, company=company, reason=_("Points expired"))
+						ledger.append_rows(
+							rows, customer=customer, company=company, reason=_("Points expired")
+						)
 					)
 		frappe.db.commit()
 		if progress:

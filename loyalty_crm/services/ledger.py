@@ -109,7 +109,8 @@ def append_rows(
 				"eligible_amount": float(eligible_amount) if eligible_amount is not None else 0,
 			}
 		)
-		entry.insert(ignore_permissions=True, set_name=row["name"])
+		# A row that opens a lot links to itself, which no link check can find before the insert.
+		entry.insert(ignore_permissions=True, set_name=row["name"], ignore_links=row["lot"] == row["name"])
 		names.append(entry.name)
 	if names:
 		refresh_balance(customer)

@@ -31,7 +31,11 @@ def read_rows(path: str) -> list[dict]:
 
 def validate_rows(rows: list[dict]) -> list[str]:
 	errors = []
-	customers = set(frappe.get_all("Customer", filters={"name": ("in", [r["customer"] for r in rows] or [""])}, pluck="name"))
+	customers = set(
+		frappe.get_all(
+			"Customer", filters={"name": ("in", [r["customer"] for r in rows] or [""])}, pluck="name"
+		)
+	)
 	companies = set(frappe.get_all("Company", pluck="name"))
 	for number, row in enumerate(rows, start=2):
 		if row["customer"] not in customers:
@@ -48,7 +52,9 @@ def validate_rows(rows: list[dict]) -> list[str]:
 				try:
 					getdate(row[date_field])
 				except Exception:
-					errors.append(_("Row {0}: {1} {2} is not a date").format(number, date_field, row[date_field]))
+					errors.append(
+						_("Row {0}: {1} {2} is not a date").format(number, date_field, row[date_field])
+					)
 	return errors
 
 
@@ -67,7 +73,8 @@ def import_points(path: str) -> ImportResult:
 				"posting_date": row.get("posting_date") or nowdate(),
 				"expiry_date": row.get("expiry_date") or None,
 				"points": row["points"],
-				"reason": row.get("reason") or _("Opening balance imported from {0}").format(path.rsplit("/", 1)[-1]),
+				"reason": row.get("reason")
+				or _("Opening balance imported from {0}").format(path.rsplit("/", 1)[-1]),
 			}
 		)
 		adjustment.insert()

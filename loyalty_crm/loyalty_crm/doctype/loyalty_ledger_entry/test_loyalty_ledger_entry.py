@@ -67,7 +67,12 @@ class TestLoyaltyLedgerEntry(FrappeTestCase):
 	def test_campaign_multiplier_in_window(self):
 		set_settings(
 			campaigns=[
-				{"campaign_name": "Double", "from_date": add_days(nowdate(), -1), "to_date": nowdate(), "multiplier": 2}
+				{
+					"campaign_name": "Double",
+					"from_date": add_days(nowdate(), -1),
+					"to_date": nowdate(),
+					"multiplier": 2,
+				}
 			]
 		)
 		invoice = sales_invoice(self.customer, rate=40)

@@ -60,9 +60,15 @@ class LoyaltyPointsAdjustment(Document):
 			]
 		lots = ledger.customer_lots(self.customer, self.company)
 		if lots is None:
-			frappe.throw(_("Customer {0} has no points to take away in company {1}").format(self.customer, self.company))
+			frappe.throw(
+				_("Customer {0} has no points to take away in company {1}").format(
+					self.customer, self.company
+				)
+			)
 		draws = engine.allocate(lots, -points, getdate(self.posting_date))
-		return engine.rows_for_draws(draws, "Adjust", getdate(self.posting_date), new_name=ledger.new_entry_name)
+		return engine.rows_for_draws(
+			draws, "Adjust", getdate(self.posting_date), new_name=ledger.new_entry_name
+		)
 
 	def on_cancel(self):
 		accrual.reverse_document(self.doctype, self.name, self.customer, self.company)

@@ -21,7 +21,9 @@ class LoyaltySettings(Document):
 			frappe.throw(_("Points Expire After (Days) cannot be negative"))
 		for row in self.campaigns:
 			if getdate(row.to_date) < getdate(row.from_date):
-				frappe.throw(_("Row {0}: campaign {1} ends before it starts").format(row.idx, row.campaign_name))
+				frappe.throw(
+					_("Row {0}: campaign {1} ends before it starts").format(row.idx, row.campaign_name)
+				)
 			if flt(row.multiplier) <= 0:
 				frappe.throw(_("Row {0}: campaign multiplier must be more than 0").format(row.idx))
 

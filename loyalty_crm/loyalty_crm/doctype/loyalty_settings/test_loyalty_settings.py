@@ -32,7 +32,12 @@ class TestLoyaltySettings(FrappeTestCase):
 		settings = frappe.get_single("Loyalty Settings")
 		settings.append(
 			"campaigns",
-			{"campaign_name": "Backwards", "from_date": nowdate(), "to_date": add_days(nowdate(), -1), "multiplier": 2},
+			{
+				"campaign_name": "Backwards",
+				"from_date": nowdate(),
+				"to_date": add_days(nowdate(), -1),
+				"multiplier": 2,
+			},
 		)
 		with self.assertRaisesRegex(frappe.ValidationError, "ends before it starts"):
 			settings.save()
@@ -56,7 +61,9 @@ class TestLoyaltySettings(FrappeTestCase):
 		after_migrate()
 		for doctype, fields in get_custom_fields().items():
 			for field in fields:
-				self.assertEqual(frappe.db.count("Custom Field", {"dt": doctype, "fieldname": field["fieldname"]}), 1)
+				self.assertEqual(
+					frappe.db.count("Custom Field", {"dt": doctype, "fieldname": field["fieldname"]}), 1
+				)
 		self.assertEqual(frappe.db.count("Role", {"name": ("in", ["Loyalty Manager", "Loyalty User"])}), 2)
 
 	def test_cashier_can_read_settings_but_not_ledger(self):
@@ -68,7 +75,9 @@ class TestLoyaltySettings(FrappeTestCase):
 def cashier() -> str:
 	email = "lcrm-cashier@example.com"
 	if not frappe.db.exists("User", email):
-		user = frappe.get_doc({"doctype": "User", "email": email, "first_name": "Cashier", "send_welcome_email": 0})
+		user = frappe.get_doc(
+			{"doctype": "User", "email": email, "first_name": "Cashier", "send_welcome_email": 0}
+		)
 		user.insert(ignore_permissions=True)
 		user.add_roles("Sales User")
 	return email
