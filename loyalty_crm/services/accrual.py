@@ -141,7 +141,7 @@ def on_submit(doc) -> None:
 
 
 def redeem(doc, amount: Decimal) -> None:
-	draws = check_redemption(doc, amount, ledger.customer_lots(doc.customer, doc.company))
+	draws = check_redemption(doc, amount, ledger.customer_lots(doc.customer, doc.company, for_update=True))
 	rows = engine.rows_for_draws(draws, "Redeem", getdate(doc.posting_date), new_name=ledger.new_entry_name)
 	ledger.append_rows(
 		rows,
@@ -203,7 +203,7 @@ def take_back_return(doc) -> None:
 	returned = abs(earning_amount(doc))
 	rows = engine.plan_return(
 		earn_row,
-		ledger.customer_rows(doc.customer, doc.company),
+		ledger.customer_rows(doc.customer, doc.company, for_update=True),
 		to_decimal(earn_row.get("eligible_amount")) or earning_amount(original),
 		returned,
 		getdate(doc.posting_date),
@@ -236,7 +236,7 @@ def reverse_document(voucher_type: str, voucher_no: str, customer: str, company:
 	try:
 		rows = engine.plan_reversal(
 			source,
-			ledger.customer_rows(customer, company),
+			ledger.customer_rows(customer, company, for_update=True),
 			getdate(nowdate()),
 			bool(ledger.settings().allow_negative_balance),
 			new_name=ledger.new_entry_name,

@@ -52,6 +52,7 @@ def lapsed_lots(customers: list[str], as_of):
 			and opener.customer in %(customers)s
 		group by opener.name
 		having remaining > 0
+		for update
 		""",
 		{"as_of": getdate(as_of), "customers": customers},
 		as_dict=True,
@@ -67,6 +68,7 @@ def expire_points(as_of, progress: Callable[[int, int], None] | None = None) -> 
 	as_of = getdate(as_of)
 	customers = customers_with_lapsed_points(as_of)
 	written = 0
+	frappe.db.commit()  # each chunk reads after its locks, never through an older snapshot
 	for start in range(0, len(customers), CHUNK):
 		chunk = customers[start : start + CHUNK]
 		for customer in chunk:

@@ -46,12 +46,19 @@ def lock_customer(customer: str) -> None:
 	frappe.db.sql("select name from `tabCustomer` where name = %s for update", customer)
 
 
-def customer_rows(customer: str, company: str) -> list[dict]:
-	rows = frappe.get_all(
-		LEDGER,
-		filters={"customer": customer, "company": company},
-		fields=[*ROW_FIELDS, "voucher_type", "voucher_no", "eligible_amount"],
-		order_by="creation asc, name asc",
+def customer_rows(customer: str, company: str, for_update: bool = False) -> list[dict]:
+	"""All the customer's rows in a company.
+
+	Under :func:`lock_customer` pass ``for_update``: a locking read sees what another till
+	committed while we waited, where a plain read would still see this transaction's snapshot.
+	"""
+	fields = ", ".join(f"`{field}`" for field in [*ROW_FIELDS, "voucher_type", "voucher_no", "eligible_amount"])
+	rows = frappe.db.sql(
+		f"""select {fields} from `tab{LEDGER}`
+		where customer = %(customer)s and company = %(company)s
+		order by creation asc, name asc {"for update" if for_update else ""}""",
+		{"customer": customer, "company": company},
+		as_dict=True,
 	)
 	return [_as_engine_row(row) for row in rows]
 
@@ -66,8 +73,8 @@ def document_rows(voucher_type: str, voucher_no: str) -> list[dict]:
 	return [_as_engine_row(row) for row in rows]
 
 
-def customer_lots(customer: str, company: str):
-	rows = customer_rows(customer, company)
+def customer_lots(customer: str, company: str, for_update: bool = False):
+	rows = customer_rows(customer, company, for_update)
 	return engine.lot_balances(rows) if rows else None
 
 
@@ -119,7 +126,7 @@ def append_rows(
 
 def settle_debts(customer: str, company: str, as_of) -> list[str]:
 	"""New points pay off a negative balance left by an earlier cancellation first."""
-	lots = customer_lots(customer, company)
+	lots = customer_lots(customer, company, for_update=True)
 	if lots is None:
 		return []
 	rows = engine.plan_settlement(lots, getdate(as_of), new_name=new_entry_name)

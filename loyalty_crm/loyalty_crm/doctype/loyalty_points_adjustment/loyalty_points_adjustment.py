@@ -58,7 +58,7 @@ class LoyaltyPointsAdjustment(Document):
 					new_name=ledger.new_entry_name,
 				)
 			]
-		lots = ledger.customer_lots(self.customer, self.company)
+		lots = ledger.customer_lots(self.customer, self.company, for_update=True)
 		if lots is None:
 			frappe.throw(
 				_("Customer {0} has no points to take away in company {1}").format(
