@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import frappe
 from frappe import _
-from frappe.utils import getdate, nowdate
+from frappe.utils import add_days, cint, flt, getdate, nowdate
 
 from loyalty_crm.engine import points as engine
 from loyalty_crm.services import ledger
@@ -20,7 +20,9 @@ CHUNK = 500
 
 
 def expire_points_daily():
-	expire_points(nowdate())
+	today = nowdate()
+	expire_points(today)
+	notify_expiring_points(today)
 
 
 def customers_with_lapsed_points(as_of) -> list[str]:
@@ -95,3 +97,66 @@ def expire_points(as_of, progress: Callable[[int, int], None] | None = None) -> 
 		if progress:
 			progress(min(start + CHUNK, len(customers)), len(customers))
 	return written
+
+
+NOTICE_SENT_KEY = "loyalty_crm_expiry_notice_sent_on"
+
+
+def expiring_on(day) -> list[dict]:
+	"""Per customer and company, the points still left in lots whose last usable day is ``day``."""
+	return frappe.db.sql(
+		f"""
+		select lots.customer, lots.company, sum(lots.remaining) as points
+		from (
+			select opener.customer, opener.company, sum(e.points) as remaining
+			from `tab{ledger.LEDGER}` opener
+			join `tab{ledger.LEDGER}` e on e.lot = opener.name
+			where opener.lot = opener.name and opener.expiry_date = %(day)s
+			group by opener.name
+			having remaining > 0
+		) lots
+		group by lots.customer, lots.company
+		""",
+		{"day": getdate(day)},
+		as_dict=True,
+	)
+
+
+def notify_expiring_points(as_of) -> int:
+	"""E-mail customers whose points lapse in N days (Loyalty Settings; 0 = off), once a day.
+
+	A re-run the same day sends nothing twice: the day is recorded when the notices are queued.
+	"""
+	days = cint(ledger.settings().expiry_notice_days)
+	as_of = getdate(as_of)
+	if days <= 0 or frappe.db.get_default(NOTICE_SENT_KEY) == str(as_of):
+		return 0
+	last_day = getdate(add_days(as_of, days))
+	due = expiring_on(last_day)
+	customers = {
+		row.name: row
+		for row in frappe.get_all(
+			"Customer",
+			filters={"name": ("in", [row.customer for row in due] or [""])},
+			fields=["name", "customer_name", "email_id", "language"],
+		)
+	}
+	sent = 0
+	for row in due:
+		customer = customers.get(row.customer)
+		if not customer or not customer.email_id:
+			continue
+		lang = customer.language or None
+		frappe.sendmail(
+			recipients=[customer.email_id],
+			subject=_("Your loyalty points expire on {0}", lang=lang).format(frappe.format(last_day, "Date")),
+			message=_(
+				"Dear {0}, {1} of your loyalty points with {2} expire on {3}. Use them before then.",
+				lang=lang,
+			).format(customer.customer_name, flt(row.points), row.company, frappe.format(last_day, "Date")),
+			reference_doctype="Customer",
+			reference_name=customer.name,
+		)
+		sent += 1
+	frappe.db.set_default(NOTICE_SENT_KEY, str(as_of))
+	return sent

@@ -52,7 +52,9 @@ def customer_rows(customer: str, company: str, for_update: bool = False) -> list
 	Under :func:`lock_customer` pass ``for_update``: a locking read sees what another till
 	committed while we waited, where a plain read would still see this transaction's snapshot.
 	"""
-	fields = ", ".join(f"`{field}`" for field in [*ROW_FIELDS, "voucher_type", "voucher_no", "eligible_amount"])
+	fields = ", ".join(
+		f"`{field}`" for field in [*ROW_FIELDS, "voucher_type", "voucher_no", "eligible_amount"]
+	)
 	rows = frappe.db.sql(
 		f"""select {fields} from `tab{LEDGER}`
 		where customer = %(customer)s and company = %(company)s

@@ -9,7 +9,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, nowdate
 
 from loyalty_crm.services import ledger
-from loyalty_crm.services.expiry import expire_points
+from loyalty_crm.services.expiry import NOTICE_SENT_KEY, expire_points, notify_expiring_points
 from loyalty_crm.testing import (
 	balance,
 	make_customer,
@@ -156,6 +156,21 @@ class TestLoyaltyLedgerEntry(FrappeTestCase):
 		rows = frappe.db.count(ledger.LEDGER, {"customer": self.customer})
 		expire_points(nowdate())
 		self.assertEqual(frappe.db.count(ledger.LEDGER, {"customer": self.customer}), rows)
+
+	def test_expiry_notice_is_off_by_default_and_sent_once_when_on(self):
+		frappe.db.set_value("Customer", self.customer, "email_id", "lcrm-notice@example.com")
+		frappe.db.set_default(NOTICE_SENT_KEY, "")
+		# earned 358 days ago with a 365-day life: last usable day is 7 days from now
+		sales_invoice(self.customer, rate=100, posting_date=add_days(nowdate(), -358))
+		queued = {"recipient": "lcrm-notice@example.com"}
+		self.assertEqual(notify_expiring_points(nowdate()), 0)
+		self.assertFalse(frappe.db.exists("Email Queue Recipient", queued))
+
+		set_settings(expiry_notice_days=7)
+		self.assertEqual(notify_expiring_points(nowdate()), 1)
+		self.assertEqual(frappe.db.count("Email Queue Recipient", queued), 1)
+		self.assertEqual(notify_expiring_points(nowdate()), 0)
+		self.assertEqual(frappe.db.count("Email Queue Recipient", queued), 1)
 
 	def test_zero_total_earns_nothing(self):
 		invoice = sales_invoice(self.customer, rate=0)

@@ -8,7 +8,14 @@ from decimal import Decimal
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from loyalty_crm.testing import balance, make_customer, points_of, pos_sales_invoice, sales_invoice, set_settings
+from loyalty_crm.testing import (
+	balance,
+	make_customer,
+	points_of,
+	pos_sales_invoice,
+	sales_invoice,
+	set_settings,
+)
 
 test_dependencies = ["Sales Invoice", "POS Profile"]
 
@@ -35,13 +42,18 @@ class TestRedemptionRace(FrappeTestCase):
 		set_settings()
 		customer = make_customer("LCRM Race")
 		sales_invoice(customer, rate=1000)  # 1000 points = 10.00, all of them redeemed by each till
-		drafts = [pos_sales_invoice(customer, 50, {"Loyalty Points": 10, "Cash": 40}, submit=False) for _ in range(2)]
+		drafts = [
+			pos_sales_invoice(customer, 50, {"Loyalty Points": 10, "Cash": 40}, submit=False)
+			for _ in range(2)
+		]
 		frappe.db.commit()  # the other connections must see the drafts and the points
 
 		start = threading.Barrier(2)
 		outcome: dict[str, str] = {}
 		tills = [
-			threading.Thread(target=submit_on_own_connection, args=(frappe.local.site, d.name, start, outcome))
+			threading.Thread(
+				target=submit_on_own_connection, args=(frappe.local.site, d.name, start, outcome)
+			)
 			for d in drafts
 		]
 		site = frappe.local.site
