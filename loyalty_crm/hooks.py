@@ -25,18 +25,46 @@ doc_events = {
 		"on_submit": "loyalty_crm.events.invoice.on_submit",
 		"on_cancel": "loyalty_crm.events.invoice.on_cancel",
 	},
+	# Survey links made on submit, when Survey Settings say so
+	"Sales Invoice": {"on_submit": "loyalty_crm.services.surveys.on_invoice_submit"},
+	"POS Invoice": {"on_submit": "loyalty_crm.services.surveys.on_invoice_submit"},
 }
 
 # The ledger keeps its history when a cancelled invoice is deleted.
-ignore_links_on_delete = ["Loyalty Ledger Entry"]
+ignore_links_on_delete = ["Loyalty Ledger Entry", "Loyalty Tier History"]
 
 scheduler_events = {
 	"daily": [
 		"loyalty_crm.services.expiry.expire_points_daily",
+		"loyalty_crm.services.segments.refresh_segments_daily",
+		"loyalty_crm.services.tiers.evaluate_tiers_daily",
 	],
 }
 
 # Desk and till
 # -------------
-doctype_js = {"Customer": "public/js/customer.js"}
+doctype_js = {
+	"Customer": "public/js/customer.js",
+	"Sales Invoice": "public/js/survey_invoice.js",
+	"POS Invoice": "public/js/survey_invoice.js",
+}
 page_js = {"point-of-sale": "public/js/pos.js"}
+
+# Satisfaction surveys
+# --------------------
+# Print formats call these to put the survey link and its QR code on the receipt.
+jinja = {
+	"methods": [
+		"loyalty_crm.services.surveys.loyalty_survey_qr",
+		"loyalty_crm.services.surveys.loyalty_survey_url",
+	],
+}
+
+# Surveys are personal data: Frappe's personal data download and deletion find them by email.
+user_data_fields = [
+	{
+		"doctype": "Satisfaction Survey",
+		"filter_by": "email",
+		"redact_fields": ["comment", "resolution_notes", "email", "customer_name"],
+	},
+]

@@ -25,12 +25,41 @@ def get_custom_fields() -> dict[str, list[dict]]:
 			},
 			{
 				"fieldname": "loyalty_crm_tier",
-				"fieldtype": "Data",
+				"fieldtype": "Link",
+				"options": "Loyalty Tier",
 				"label": "Loyalty Tier",
 				"insert_after": "loyalty_crm_section",
 				"read_only": 1,
 				"no_copy": 1,
 				"in_standard_filter": 1,
+			},
+			# Tiers: the engine's state per customer (services/tiers.py), so one SELECT reads the ladder's state.
+			{
+				"fieldname": "loyalty_crm_tier_since",
+				"fieldtype": "Date",
+				"label": "Tier Since",
+				"insert_after": "loyalty_crm_tier",
+				"read_only": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "loyalty_crm_below_since",
+				"fieldtype": "Date",
+				"label": "Below Tier Threshold Since",
+				"insert_after": "loyalty_crm_tier_since",
+				"read_only": 1,
+				"no_copy": 1,
+				"depends_on": "loyalty_crm_below_since",
+			},
+			{
+				"fieldname": "loyalty_crm_grace_ends",
+				"fieldtype": "Date",
+				"label": "Keeps Tier Until",
+				"insert_after": "loyalty_crm_below_since",
+				"read_only": 1,
+				"no_copy": 1,
+				"depends_on": "loyalty_crm_grace_ends",
+				"description": "The grace period ends on this day; the daily evaluation then moves the customer down unless they qualify again.",
 			},
 			{
 				"fieldname": "loyalty_crm_points_balance",
@@ -65,7 +94,89 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"read_only": 1,
 				"no_copy": 1,
 			},
-		]
+			# Segments: the refresh (services/segments.py) fills these from the customer's main company.
+			{
+				"fieldname": "loyalty_crm_rfm_segment",
+				"fieldtype": "Data",
+				"label": "RFM Segment",
+				"insert_after": "loyalty_crm_churn_risk",
+				"read_only": 1,
+				"no_copy": 1,
+				"in_standard_filter": 1,
+			},
+			{
+				"fieldname": "loyalty_crm_r_score",
+				"fieldtype": "Int",
+				"label": "Recency Score",
+				"insert_after": "loyalty_crm_rfm_segment",
+				"read_only": 1,
+				"no_copy": 1,
+				"description": "1-5, 5 = bought most recently; 0 = not scored.",
+			},
+			{
+				"fieldname": "loyalty_crm_f_score",
+				"fieldtype": "Int",
+				"label": "Frequency Score",
+				"insert_after": "loyalty_crm_r_score",
+				"read_only": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "loyalty_crm_m_score",
+				"fieldtype": "Int",
+				"label": "Monetary Score",
+				"insert_after": "loyalty_crm_f_score",
+				"read_only": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "loyalty_crm_lifecycle_stage",
+				"fieldtype": "Data",
+				"label": "Lifecycle Stage",
+				"insert_after": "loyalty_crm_m_score",
+				"read_only": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "loyalty_crm_abc_class",
+				"fieldtype": "Data",
+				"label": "ABC Class",
+				"insert_after": "loyalty_crm_lifecycle_stage",
+				"read_only": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "loyalty_crm_clv_band",
+				"fieldtype": "Data",
+				"label": "CLV Band",
+				"insert_after": "loyalty_crm_abc_class",
+				"read_only": 1,
+				"no_copy": 1,
+			},
+			{
+				"fieldname": "loyalty_crm_segments_html",
+				"fieldtype": "HTML",
+				"label": "Segment Memberships",
+				"insert_after": "loyalty_crm_clv_band",
+			},
+		],
+		# Tiers: the customer's tier when the invoice was saved; a tier's discount Pricing Rule reads it.
+		"Sales Invoice": [invoice_tier_field()],
+		"POS Invoice": [invoice_tier_field()],
+	}
+
+
+def invoice_tier_field() -> dict:
+	return {
+		"fieldname": "loyalty_crm_tier",
+		"fieldtype": "Data",
+		"label": "Loyalty Tier",
+		"insert_after": "customer_name",
+		"fetch_from": "customer.loyalty_crm_tier",
+		"read_only": 1,
+		"no_copy": 1,
+		"print_hide": 1,
+		"depends_on": "loyalty_crm_tier",
 	}
 
 
@@ -79,17 +190,37 @@ def after_install():
 	make_roles()
 	make_custom_fields()
 	make_loyalty_mode_of_payment()
+	make_survey_secret()
+	make_tier_defaults()
 	frappe.db.commit()
 
 
 def after_migrate():
 	"""Migrate re-creates what an administrator may have deleted; running it twice changes nothing."""
 	make_roles()
+	fill_missing_setting_defaults()
 	make_custom_fields()
 	make_loyalty_mode_of_payment()
+	make_survey_secret()
+	make_tier_defaults()
+
+
+def fill_missing_setting_defaults(doctype: str = "Loyalty Settings"):
+	"""A settings field added by an upgrade starts at its default, not empty, on existing sites.
+
+	Frappe applies Single defaults only when the Single is first created; without this a new
+	field would be blank (e.g. a window of 0 months) until an administrator filled it in.
+	"""
+	from frappe.model import no_value_fields
+
+	stored = set(frappe.db.sql_list("select field from `tabSingles` where doctype = %s", doctype))
+	for field in frappe.get_meta(doctype).fields:
+		if field.default not in (None, "") and field.fieldname not in stored and field.fieldtype not in no_value_fields:
+			frappe.db.set_single_value(doctype, field.fieldname, field.default)
 
 
 def before_uninstall():
+	delete_tier_pricing_rules()
 	delete_custom_fields(get_custom_fields())
 
 
@@ -183,3 +314,26 @@ def ensure_loyalty_account(company: str) -> str | None:
 	mode.append("accounts", {"company": company, "default_account": account})
 	mode.save(ignore_permissions=True)
 	return account
+
+
+def make_survey_secret():
+	"""The key that signs survey links, generated once and stored encrypted in Survey Settings."""
+	from loyalty_crm.services.surveys import ensure_secret
+
+	ensure_secret()
+
+
+def make_tier_defaults():
+	"""Tier settings' defaults, the two tier Email Templates and the default ladder, each only if absent."""
+	from loyalty_crm.services import tier_setup
+
+	tier_setup.make_tier_settings_defaults()
+	tier_setup.make_tier_email_templates()
+	tier_setup.make_default_ladder()
+
+
+def delete_tier_pricing_rules():
+	"""The Pricing Rules that carry tier discounts would match nothing once the tier field is gone."""
+	from loyalty_crm.services import tier_setup
+
+	tier_setup.delete_tier_pricing_rules()

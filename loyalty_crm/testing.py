@@ -45,6 +45,7 @@ def set_settings(**values):
 		"allow_negative_balance": 0,
 		"builtin_program_policy": "Leave ERPNext Program Alone",
 		"loyalty_mode_of_payment": "Loyalty Points",
+		"expiry_notice_days": 0,
 	}
 	tables = {
 		"excluded_item_groups": [{"item_group": g} for g in values.pop("excluded_item_groups", [])],
@@ -95,3 +96,145 @@ def balance(customer: str) -> Decimal:
 
 def today():
 	return nowdate()
+
+
+def make_customer_group(prefix: str = "LCRM Group") -> str:
+	"""A fresh customer group: filtering a report by it isolates a test's customers from the site's."""
+	group = frappe.get_doc(
+		{
+			"doctype": "Customer Group",
+			"customer_group_name": f"{prefix} {frappe.generate_hash(length=8)}",
+			"parent_customer_group": "All Customer Groups",
+		}
+	).insert(ignore_permissions=True)
+	return group.name
+
+
+def sales_return(invoice, qty: float = -1, posting_date: str | None = None, submit: bool = True):
+	"""A credit note returning ``qty`` (negative) of the invoice's first item, at its rate."""
+	item = invoice.items[0]
+	args = {"posting_date": posting_date} if posting_date else {}
+	return sales_invoice(
+		invoice.customer,
+		rate=item.rate,
+		qty=qty,
+		is_return=1,
+		return_against=invoice.name,
+		submit=submit,
+		**args,
+	)
+
+
+def survey_template(reward_points: float = 0, name: str | None = None, **values) -> str:
+	"""A Survey Template asking every question, made the default in Survey Settings."""
+	name = name or f"LCRM Survey {frappe.generate_hash(length=6)}"
+	template = frappe.get_doc(
+		{"doctype": "Survey Template", "template_name": name, "reward_points": reward_points, **values}
+	).insert(ignore_permissions=True)
+	set_survey_settings(default_template=template.name)
+	return template.name
+
+
+def set_survey_settings(**values):
+	settings = frappe.get_single("Survey Settings")
+	defaults = {
+		"enable_surveys": 1,
+		"invitation_valid_days": 30,
+		"issue_on_submit": 0,
+		"submissions_per_hour": 20,
+	}
+	settings.update({**defaults, **values})
+	settings.save(ignore_permissions=True)
+	frappe.clear_document_cache("Survey Settings", "Survey Settings")
+	return settings
+
+
+# Tiers
+# -----
+TEST_LADDER = (
+	# name, rank, threshold, multiplier, grace months
+	("Bronze", 1, 0, 1, 0),
+	("Silver", 2, 500, 2, 1),
+	("Gold", 3, 2000, 3, 2),
+	("Platinum", 4, 6000, 4, 3),
+)
+
+
+def set_tier_ladder(ladder=TEST_LADDER):
+	"""A known ladder for a test (rolled back with it): the default tier names, test values."""
+	names = [row[0] for row in ladder]
+	for name in frappe.get_all("Loyalty Tier", filters={"name": ("not in", names)}, pluck="name"):
+		frappe.db.delete("Loyalty Tier", name)
+	for name, rank, threshold, multiplier, grace in ladder:
+		values = {
+			"rank": rank,
+			"threshold": threshold,
+			"multiplier": multiplier,
+			"grace_months": grace,
+			"discount_percentage": 0,
+		}
+		if frappe.db.exists("Loyalty Tier", name):
+			frappe.db.set_value("Loyalty Tier", name, values)
+		else:
+			frappe.get_doc({"doctype": "Loyalty Tier", "tier_name": name, **values}).db_insert()
+	for rule in frappe.get_all("Loyalty Tier", filters={"pricing_rule": ("is", "set")}, pluck="pricing_rule"):
+		frappe.db.set_value("Pricing Rule", rule, "disable", 1)
+
+
+def set_tier_settings(**values):
+	"""Tier settings for a test; unspecified ones take the defaults (spend, 12 months, one rank)."""
+	defaults = {
+		"enable_tiers": 1,
+		"tier_metric": "Spend",
+		"tier_window": "Rolling Months",
+		"tier_window_months": 12,
+		"tier_downgrade_mode": "One Rank at a Time",
+		"tier_upgrade_email": 0,
+		"tier_downgrade_notice_days": 0,
+	}
+	for field, value in {**defaults, **values}.items():
+		frappe.db.set_single_value("Loyalty Settings", field, value)
+	frappe.clear_document_cache("Loyalty Settings", "Loyalty Settings")
+
+
+def ensure_outgoing_email_account():
+	"""Emails are queued only with a default outgoing account; a test site may have none (rolled back)."""
+	if frappe.db.exists("Email Account", {"enable_outgoing": 1, "default_outgoing": 1}):
+		return
+	frappe.get_doc(
+		{
+			"doctype": "Email Account",
+			"email_account_name": "LCRM Test Outgoing",
+			"email_id": "lcrm-outgoing@example.com",
+			"enable_outgoing": 1,
+			"default_outgoing": 1,
+			"smtp_server": "localhost",
+			"smtp_port": 25,
+		}
+	).db_insert()
+	if hasattr(frappe.local, "outgoing_email_account"):
+		frappe.local.outgoing_email_account = {}
+
+
+def browser_survey_links(count: int = 2) -> list[str]:
+	"""For tests/browser/survey_page.py: fresh invoices' survey links (paths), committed.
+
+	Run by `bench --site S execute loyalty_crm.testing.browser_survey_links`; it leaves a
+	customer, its invoices and a template on the site, as a manual test would.
+	"""
+	from loyalty_crm.services import surveys
+
+	before_tests()
+	set_settings()
+	survey_template(
+		reward_points=20,
+		name=f"LCRM Browser Survey {frappe.generate_hash(length=6)}",
+		texts=[{"language": "en", "title": "How was your visit to our store?"}],
+	)
+	customer = make_customer("Browser")
+	paths = []
+	for _index in range(count):
+		token = surveys.issue_invitation(sales_invoice(customer, rate=88))
+		paths.append(surveys.survey_url(token).split("/survey", 1)[1])
+	frappe.db.commit()
+	return ["/survey" + path for path in paths]

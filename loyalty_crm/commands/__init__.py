@@ -1,102 +1,14 @@
 """Bench commands: `bench --site SITE loyalty-crm <command>`.
 
-Frappe's bench imports this module and reads `commands`. Each command connects to the site,
-delegates to a service module, and disconnects in `finally` (the frappe/helpdesk pattern).
+Frappe's bench imports this module and reads `commands`. Each command module adds its
+commands to the one `loyalty-crm` group; each command connects to the site, delegates to a
+service module, and disconnects in `finally` (the frappe/helpdesk pattern).
 """
 
-from contextlib import contextmanager
-
-import click
-from frappe.commands import get_site, pass_context
-
-
-@contextmanager
-def connected(context):
-	import frappe
-
-	site = get_site(context)
-	frappe.init(site=site)
-	frappe.connect()
-	try:
-		yield site
-	finally:
-		frappe.destroy()
-
-
-def progress_printer(label: str):
-	def show(done: int, total: int):
-		click.echo(f"\r{label}: {done}/{total}", nl=done >= total)
-
-	return show
-
-
-@click.group("loyalty-crm")
-def loyalty_crm():
-	"""Loyalty CRM administration."""
-
-
-@loyalty_crm.command("doctor")
-@pass_context
-def doctor(context):
-	"""Check that the site is ready for Loyalty CRM and print what to fix."""
-	import frappe
-
-	from loyalty_crm.services.doctor import is_healthy, run_checks
-
-	with connected(context) as site:
-		checks = run_checks()
-		for check in checks:
-			mark = "OK  " if check.ok else ("FAIL" if check.blocking else "WARN")
-			colour = "green" if check.ok else ("red" if check.blocking else "yellow")
-			click.secho(f"[{mark}] {check.label}: {check.detail}", fg=colour)
-		healthy = is_healthy(checks)
-		message = _("Loyalty CRM is healthy on {0}") if healthy else _("Loyalty CRM needs attention on {0}")
-		click.secho(frappe._(message).format(site), fg="green" if healthy else "red", bold=True)
-	if not healthy:
-		raise SystemExit(1)
-
-
-@loyalty_crm.command("expire-points")
-@click.option("--date", "as_of", help="Expire points that lapsed before this date (default: today).")
-@pass_context
-def expire_points(context, as_of=None):
-	"""Write Expire rows for lapsed points; running it twice changes nothing."""
-	import frappe
-	from frappe.utils import nowdate
-
-	from loyalty_crm.services.expiry import expire_points as run
-
-	with connected(context):
-		written = run(as_of or nowdate(), progress=progress_printer(frappe._("Customers")))
-		click.echo(frappe._("{0} expiry rows written").format(written))
-
-
-@loyalty_crm.command("import-points")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@pass_context
-def import_points(context, path):
-	"""Opening balances from a CSV (customer, company, points[, expiry_date, posting_date, reason])."""
-	import frappe
-
-	from loyalty_crm.services.points_import import import_points as run
-
-	with connected(context):
-		result = run(path)
-		if result.errors:
-			frappe.db.rollback()
-			for error in result.errors:
-				click.secho(error, fg="red")
-			click.secho(
-				frappe._("Nothing was imported: fix the rows above and run again"), fg="red", bold=True
-			)
-			raise SystemExit(1)
-		frappe.db.commit()
-		click.secho(frappe._("{0} opening balances imported").format(len(result.created)), fg="green")
-
-
-def _(message: str) -> str:
-	"""Mark for translation; translated with frappe._ once the site is connected."""
-	return message
-
+import loyalty_crm.commands.segments  # noqa: F401  (registers its commands)
+import loyalty_crm.commands.surveys  # noqa: F401  (registers its commands)
+import loyalty_crm.commands.tiers  # noqa: F401  (registers its commands)
+from loyalty_crm.commands import points  # noqa: F401  (registers its commands)
+from loyalty_crm.commands.base import loyalty_crm
 
 commands = [loyalty_crm]

@@ -209,9 +209,14 @@ def plan_earn(
 	entry_type: str = "Earn",
 	new_name: NameFactory | None = None,
 ) -> dict[str, Any]:
-	"""The row that opens a lot, so callers cannot forget that a lot names itself."""
-	if entry_type not in ("Earn", "Opening", "Adjust"):
-		raise EngineError(_("Only Earn, Opening or Adjust rows open a lot, got {0}"), entry_type)
+	"""The row that opens a lot, so callers cannot forget that a lot names itself.
+
+	A ``Return`` lot gives back points a customer paid with on an invoice they return: new
+	points with the life the spent ones had left, not a restoration of the old lots (those may
+	since have been spent or expired).
+	"""
+	if entry_type not in ("Earn", "Opening", "Adjust", "Return"):
+		raise EngineError(_("Only Earn, Opening, Adjust or Return rows open a lot, got {0}"), entry_type)
 	value = to_decimal(points)
 	if value <= 0:
 		raise EngineError(_("A new lot must have more than 0 points, got {0}"), value)

@@ -718,6 +718,30 @@ def explain(row: Mapping[str, Any], translate: Any = None) -> str:
 	return translate(REASON_TEMPLATES[code]).format(*args)
 
 
+def explain_all(result: pd.DataFrame, translate: Any = None) -> np.ndarray:
+	"""Every row's reason, translated: :func:`explain` on a whole result, one template per code.
+
+	Arguments are rendered once per column, so translating 100k reasons costs about as much as
+	the English ``reason`` column :func:`evaluate_tiers` builds.
+	"""
+	translate = translate or (lambda text: text)
+	reasons = np.empty(len(result), dtype=object)
+	if not len(result):
+		return reasons
+	metric = str(result["metric"].iloc[0])
+	codes = result["reason_code"].to_numpy(dtype=object)
+	needed = {column for code in REASON_CODES for column in REASON_ARGS[code]} - {"metric"}
+	shown = {column: _display(column, result[column], metric) for column in needed}
+	shown["metric"] = np.full(len(result), translate(METRIC_LABELS[metric]), dtype=object)
+	for code in REASON_CODES:
+		rows = np.flatnonzero(codes == code)
+		if rows.size:
+			template = translate(REASON_TEMPLATES[code])
+			args = [shown[column][rows].tolist() for column in REASON_ARGS[code]]
+			reasons[rows] = [template.format(*values) for values in zip(*args, strict=True)]
+	return reasons
+
+
 def _current_state(current: pd.DataFrame, spec: _Ladder) -> pd.DataFrame:
 	missing = [column for column in CURRENT_COLUMNS if column not in current.columns]
 	if missing:

@@ -6,7 +6,7 @@ POS closing re-saves submitted POS Invoices through their update-after-submit ev
 handler here listens to those, so consolidation changes no points.
 """
 
-from loyalty_crm.services import accrual
+from loyalty_crm.services import accrual, tiers
 
 
 def validate(doc, method=None):
@@ -15,6 +15,9 @@ def validate(doc, method=None):
 
 def on_submit(doc, method=None):
 	accrual.on_submit(doc)
+	# After the accrual: a points ladder counts this invoice's points; the next invoice earns
+	# with the new multiplier.
+	tiers.on_invoice_submit(doc)
 
 
 def on_cancel(doc, method=None):

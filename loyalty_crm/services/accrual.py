@@ -10,17 +10,14 @@ from decimal import Decimal
 
 import frappe
 from frappe import _
-from frappe.utils import flt, getdate, nowdate
+from frappe.utils import date_diff, flt, getdate, nowdate
 
 from loyalty_crm.engine import points as engine
 from loyalty_crm.engine.errors import EngineError
 from loyalty_crm.services import ledger
+from loyalty_crm.services.ledger import to_decimal
 
 TAKE_OVER = "Loyalty CRM Takes Over"
-
-
-def to_decimal(value) -> Decimal:
-	return Decimal(str(flt(value, 9)))
 
 
 def earns_here(doc) -> bool:
@@ -132,6 +129,8 @@ def on_submit(doc) -> None:
 	try:
 		if amount and not doc.is_return:
 			redeem(doc, amount)
+		if amount and doc.is_return:
+			refund_redeemed_points(doc, amount)
 		if earns and doc.is_return:
 			take_back_return(doc)
 		elif earns:
@@ -221,6 +220,69 @@ def take_back_return(doc) -> None:
 		reason=_("Return against {0}").format(doc.return_against),
 		eligible_amount=-returned,
 	)
+
+
+def refund_redeemed_points(doc, amount: Decimal) -> None:
+	"""A credit note that refunds a points payment gives the points back, never more than were paid.
+
+	They come back as a new lot that expires when the last of the spent lots would have.
+	"""
+	if not doc.return_against:
+		return
+	paid = -sum(
+		(
+			row["points"]
+			for row in ledger.document_rows(doc.doctype, doc.return_against)
+			if row["entry_type"] == "Redeem"
+		),
+		Decimal(0),
+	)
+	earlier = frappe.get_all(
+		doc.doctype,
+		filters={
+			"return_against": doc.return_against,
+			"docstatus": 1,
+			"is_return": 1,
+			"name": ("!=", doc.name),
+		},
+		pluck="name",
+	)
+	refunded = sum(
+		(
+			row["points"]
+			for name in earlier
+			for row in ledger.document_rows(doc.doctype, name)
+			if row["entry_type"] == "Return" and row["lot"] == row["name"]
+		),
+		Decimal(0),
+	)
+	points = min(points_for_redemption(abs(amount)), paid - refunded)
+	if points <= 0:
+		return
+	spent_lots = {
+		row["lot"]
+		for row in ledger.document_rows(doc.doctype, doc.return_against)
+		if row["entry_type"] == "Redeem"
+	}
+	expiries = frappe.get_all(ledger.LEDGER, filters={"name": ("in", list(spent_lots))}, pluck="expiry_date")
+	last_day = max(expiries) if expiries and all(expiries) else None
+	days = date_diff(last_day, doc.posting_date) if last_day else None
+	row = engine.plan_earn(
+		points,
+		getdate(doc.posting_date),
+		max(days, 1) if days is not None else None,
+		entry_type="Return",
+		new_name=ledger.new_entry_name,
+	)
+	ledger.append_rows(
+		[row],
+		customer=doc.customer,
+		company=doc.company,
+		voucher_type=doc.doctype,
+		voucher_no=doc.name,
+		reason=_("Points paid on {0} refunded").format(doc.return_against),
+	)
+	ledger.settle_debts(doc.customer, doc.company, doc.posting_date)
 
 
 def on_cancel(doc) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import frappe
 from frappe import _
+from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.utils import add_days, cint, flt, getdate, nowdate
 
 from loyalty_crm.engine import points as engine
@@ -130,6 +131,12 @@ def notify_expiring_points(as_of) -> int:
 	days = cint(ledger.settings().expiry_notice_days)
 	as_of = getdate(as_of)
 	if days <= 0 or frappe.db.get_default(NOTICE_SENT_KEY) == str(as_of):
+		return 0
+	if not EmailAccount.find_outgoing():
+		frappe.log_error(
+			title=_("Loyalty points expiry notices not sent"),
+			message=_("Set up a default outgoing Email Account; the notices go out on the next daily run."),
+		)
 		return 0
 	last_day = getdate(add_days(as_of, days))
 	due = expiring_on(last_day)

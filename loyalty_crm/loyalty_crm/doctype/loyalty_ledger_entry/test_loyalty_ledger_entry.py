@@ -19,7 +19,7 @@ from loyalty_crm.testing import (
 	set_settings,
 )
 
-test_dependencies = ["Sales Invoice", "Customer", "Item"]
+test_dependencies = ["Sales Invoice", "Customer", "Item", "Email Account"]
 
 
 class TestLoyaltyLedgerEntry(FrappeTestCase):
@@ -115,6 +115,22 @@ class TestLoyaltyLedgerEntry(FrappeTestCase):
 		self.assertEqual(points_of("Sales Invoice", till.name, "Earn"), Decimal("90"))
 		self.assertEqual(balance(self.customer), Decimal("90"))
 
+	def test_returning_a_sale_paid_with_points_gives_the_points_back(self):
+		from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
+
+		sales_invoice(self.customer, rate=1000)
+		till = pos_sales_invoice(self.customer, 100, {"Loyalty Points": 10, "Cash": 90})
+		self.assertEqual(balance(self.customer), Decimal("90"))
+		credit_note = make_sales_return(till.name)
+		credit_note.insert()
+		credit_note.submit()
+		self.assertEqual([p.amount for p in credit_note.payments if p.mode_of_payment == "Loyalty Points"], [-10])
+		# the 90 points the sale earned go back, the 1000 points it was paid with come back
+		self.assertEqual(points_of("Sales Invoice", credit_note.name, "Return"), Decimal("910"))
+		self.assertEqual(balance(self.customer), Decimal("1000"))
+		credit_note.cancel()
+		self.assertEqual(balance(self.customer), Decimal("90"))
+
 	def test_redeem_more_than_balance_is_refused_and_writes_nothing(self):
 		sales_invoice(self.customer, rate=100)  # 100 points = 1.00
 		before = frappe.db.count(ledger.LEDGER, {"customer": self.customer})
@@ -167,6 +183,12 @@ class TestLoyaltyLedgerEntry(FrappeTestCase):
 		self.assertFalse(frappe.db.exists("Email Queue Recipient", queued))
 
 		set_settings(expiry_notice_days=7)
+		self.assertEqual(notify_expiring_points(nowdate()), 0, "no outgoing email account: nothing queued")
+		self.assertFalse(frappe.db.exists("Email Queue Recipient", queued))
+		frappe.db.set_value(
+			"Email Account", "_Test Email Account 1", {"enable_outgoing": 1, "default_outgoing": 1}
+		)
+		frappe.local.outgoing_email_account = {}
 		self.assertEqual(notify_expiring_points(nowdate()), 1)
 		self.assertEqual(frappe.db.count("Email Queue Recipient", queued), 1)
 		self.assertEqual(notify_expiring_points(nowdate()), 0)

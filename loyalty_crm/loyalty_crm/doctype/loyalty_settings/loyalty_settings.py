@@ -7,6 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, flt, getdate
 
 from loyalty_crm.engine.points import MAX_PRECISION
+from loyalty_crm.services.tiers import validate_settings as validate_tier_settings
 
 
 class LoyaltySettings(Document):
@@ -26,6 +27,14 @@ class LoyaltySettings(Document):
 				)
 			if flt(row.multiplier) <= 0:
 				frappe.throw(_("Row {0}: campaign multiplier must be more than 0").format(row.idx))
+		validate_tier_settings(self)
+		self.validate_segments()
+
+	def validate_segments(self):
+		"""Segment settings (window, ABC cut-offs, clusters, lifecycle, RFM table): clear error, nothing saved."""
+		from loyalty_crm.services.segments import validate_settings
+
+		validate_settings(self)
 
 	def on_update(self):
 		frappe.clear_document_cache(self.doctype, self.doctype)

@@ -1,0 +1,35 @@
+"""Bench commands for satisfaction surveys."""
+
+import click
+from frappe.commands import pass_context
+
+from loyalty_crm.commands.base import connected, loyalty_crm
+
+
+@loyalty_crm.command("import-surveys")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--no-points", is_flag=True, help="Do not award the survey reward points for these answers.")
+@pass_context
+def import_surveys(context, path, no_points=False):
+	"""Survey answers from a CSV (customer, submitted_on, nps, csat, ces, comment, complaint, ...)."""
+	import frappe
+
+	from loyalty_crm.services.survey_import import import_surveys as run
+
+	with connected(context):
+		try:
+			result = run(path, award_points=not no_points)
+		except frappe.ValidationError as error:
+			frappe.db.rollback()
+			click.secho(str(error), fg="red")
+			raise SystemExit(1) from None
+		if result.errors:
+			frappe.db.rollback()
+			for error in result.errors:
+				click.secho(error, fg="red")
+			click.secho(
+				frappe._("Nothing was imported: fix the rows above and run again"), fg="red", bold=True
+			)
+			raise SystemExit(1)
+		frappe.db.commit()
+		click.secho(frappe._("{0} survey answers imported").format(len(result.created)), fg="green")

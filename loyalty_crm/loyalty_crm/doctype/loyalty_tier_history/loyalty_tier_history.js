@@ -1,0 +1,5 @@
+frappe.ui.form.on("Loyalty Tier History", {
+	refresh(frm) {
+		frm.disable_save();
+	},
+});

@@ -1,0 +1,19 @@
+# Copyright (c) 2026, loyalty_crm developers and contributors
+# For license information, please see license.txt
+
+from frappe.model.document import Document
+
+from loyalty_crm.services import surveys
+
+
+class SatisfactionSurvey(Document):
+	"""One customer's answers; the rules live in services/surveys.py."""
+
+	def validate(self):
+		surveys.validate_answers(self)
+		surveys.fill_from_invoice(self)
+		surveys.fill_email(self)
+		surveys.track_resolution(self)
+
+	def after_insert(self):
+		surveys.award_points(self)

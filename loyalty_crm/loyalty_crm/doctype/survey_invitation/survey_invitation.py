@@ -1,0 +1,8 @@
+# Copyright (c) 2026, loyalty_crm developers and contributors
+# For license information, please see license.txt
+
+from frappe.model.document import Document
+
+
+class SurveyInvitation(Document):
+	"""Made by services/surveys.py when a survey link is issued; answering marks it used."""
