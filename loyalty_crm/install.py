@@ -215,7 +215,11 @@ def fill_missing_setting_defaults(doctype: str = "Loyalty Settings"):
 
 	stored = set(frappe.db.sql_list("select field from `tabSingles` where doctype = %s", doctype))
 	for field in frappe.get_meta(doctype).fields:
-		if field.default not in (None, "") and field.fieldname not in stored and field.fieldtype not in no_value_fields:
+		if (
+			field.default not in (None, "")
+			and field.fieldname not in stored
+			and field.fieldtype not in no_value_fields
+		):
 			frappe.db.set_single_value(doctype, field.fieldname, field.default)
 
 

@@ -185,5 +185,14 @@ def test_ruff_clean():
 	ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
 	if not Path(ruff).exists():
 		pytest.skip("ruff is not installed (pip install -e '.[test]')")
-	result = subprocess.run([ruff, "check", str(ROOT)], capture_output=True, text=True)
-	assert result.returncode == 0, result.stdout + result.stderr
+	for command in (["check"], ["format", "--check"]):
+		result = subprocess.run([ruff, *command, str(ROOT)], capture_output=True, text=True)
+		assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_installing_leaves_erpnext_loyalty_program_alone_by_default():
+	"""A fresh install must not change what ERPNext's own Loyalty Program awards."""
+	settings = load(MODULE / "doctype" / "loyalty_settings" / "loyalty_settings.json")
+	policy = next(f for f in settings["fields"] if f["fieldname"] == "builtin_program_policy")
+	assert policy["default"] == "Leave ERPNext Program Alone"
+	assert policy["options"].split("\n")[0] == policy["default"]

@@ -124,7 +124,9 @@ class TestLoyaltyLedgerEntry(FrappeTestCase):
 		credit_note = make_sales_return(till.name)
 		credit_note.insert()
 		credit_note.submit()
-		self.assertEqual([p.amount for p in credit_note.payments if p.mode_of_payment == "Loyalty Points"], [-10])
+		self.assertEqual(
+			[p.amount for p in credit_note.payments if p.mode_of_payment == "Loyalty Points"], [-10]
+		)
 		# the 90 points the sale earned go back, the 1000 points it was paid with come back
 		self.assertEqual(points_of("Sales Invoice", credit_note.name, "Return"), Decimal("910"))
 		self.assertEqual(balance(self.customer), Decimal("1000"))
