@@ -67,6 +67,9 @@ def main() -> None:
 
 		before_tests()
 		set_settings()
+		# the app as installed: tiers on (default ladder), so their per-invoice upgrade check counts too
+		frappe.db.set_single_value("Loyalty Settings", "enable_tiers", 1)
+		frappe.clear_document_cache("Loyalty Settings", "Loyalty Settings")
 		customer = make_customer("LCRM Bench")
 		submit_invoices(5, customer)  # warm caches for both variants
 

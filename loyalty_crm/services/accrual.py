@@ -70,8 +70,11 @@ def earning_amount(doc) -> Decimal:
 	items = [(row.item_group or "", to_decimal(row.base_net_amount)) for row in doc.get("items") or []]
 	items_total = sum((amount for _group, amount in items), Decimal(0))
 	excluded = {row.item_group for row in settings.excluded_item_groups}
+	touched = excluded and any(group in excluded for group, _amount in items)
 	eligible = (
-		engine.eligible_amount(items, excluded, invoice_total, items_total) if items_total else invoice_total
+		engine.eligible_amount(items, excluded, invoice_total, items_total)
+		if touched and items_total
+		else invoice_total
 	)
 	paid = abs(redeemed_amount(doc))
 	grand_total = abs(to_decimal(doc.base_grand_total))
@@ -177,6 +180,20 @@ def earn(doc) -> None:
 	ledger.settle_debts(doc.customer, doc.company, doc.posting_date)
 
 
+def earlier_returns(doc) -> list[str]:
+	"""Other submitted credit notes against the same invoice: what they took or refunded is done."""
+	return frappe.get_all(
+		doc.doctype,
+		filters={
+			"return_against": doc.return_against,
+			"docstatus": 1,
+			"is_return": 1,
+			"name": ("!=", doc.name),
+		},
+		pluck="name",
+	)
+
+
 def take_back_return(doc) -> None:
 	"""A credit note takes back points in proportion to what it returns, never more than was earned."""
 	if not doc.return_against:
@@ -188,16 +205,7 @@ def take_back_return(doc) -> None:
 		return
 	earn_row = earn_rows[0]
 	original = frappe.get_doc(doc.doctype, doc.return_against)
-	earlier = frappe.get_all(
-		doc.doctype,
-		filters={
-			"return_against": doc.return_against,
-			"docstatus": 1,
-			"is_return": 1,
-			"name": ("!=", doc.name),
-		},
-		pluck="name",
-	)
+	earlier = earlier_returns(doc)
 	already = sum((abs(earning_amount(frappe.get_doc(doc.doctype, name))) for name in earlier), Decimal(0))
 	returned = abs(earning_amount(doc))
 	rows = engine.plan_return(
@@ -237,16 +245,7 @@ def refund_redeemed_points(doc, amount: Decimal) -> None:
 		),
 		Decimal(0),
 	)
-	earlier = frappe.get_all(
-		doc.doctype,
-		filters={
-			"return_against": doc.return_against,
-			"docstatus": 1,
-			"is_return": 1,
-			"name": ("!=", doc.name),
-		},
-		pluck="name",
-	)
+	earlier = earlier_returns(doc)
 	refunded = sum(
 		(
 			row["points"]

@@ -12,13 +12,34 @@ from decimal import Decimal
 import frappe
 from frappe import _
 from frappe.model.naming import make_autoname
-from frappe.utils import cint, flt, getdate
+from frappe.utils import cint, flt, getdate, now_datetime
 
 from loyalty_crm.engine import points as engine
 from loyalty_crm.engine.errors import EngineError
 
 LEDGER = "Loyalty Ledger Entry"
 ROW_FIELDS = ["name", "entry_type", "points", "posting_date", "expiry_date", "lot", "reverses"]
+INSERT_FIELDS = [
+	"name",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+	"customer",
+	"customer_name",
+	"company",
+	"entry_type",
+	"posting_date",
+	"expiry_date",
+	"points",
+	"currency_value",
+	"lot",
+	"reverses",
+	"voucher_type",
+	"voucher_no",
+	"reason",
+	"eligible_amount",
+]
 
 
 def settings():
@@ -95,44 +116,74 @@ def append_rows(
 	reason: str | None = None,
 	eligible_amount: Decimal | None = None,
 ) -> list[str]:
-	"""Insert planned rows as they are and refresh the customer's balance cache."""
-	point_value = Decimal(str(flt(settings().point_value)))
-	names = []
-	for row in rows:
-		points = Decimal(row["points"])
-		entry = frappe.get_doc(
-			{
-				"doctype": LEDGER,
-				"customer": customer,
-				"company": company,
-				"entry_type": row["entry_type"],
-				"posting_date": row["posting_date"],
-				"expiry_date": row.get("expiry_date"),
-				"points": float(points),
-				"currency_value": float(engine.round_currency(points * point_value)),
-				"lot": row["lot"],
-				"reverses": row.get("reverses"),
-				"voucher_type": voucher_type,
-				"voucher_no": voucher_no,
-				"reason": reason,
-				"eligible_amount": float(eligible_amount) if eligible_amount is not None else 0,
-			}
+	"""Insert planned rows as they are, in one statement, and refresh the customer's balance cache.
+
+	The rows were planned and checked by the engine from documents Frappe already validated, so
+	they go in with one bulk INSERT rather than a Document each: this runs on every till sale.
+	Points go to the DECIMAL column as exact decimals, never through a float.
+	"""
+	rows = list(rows)
+	if not rows:
+		return []
+	point_value = to_decimal(settings().point_value)
+	now = now_datetime()
+	user = frappe.session.user
+	customer_name = frappe.db.get_value("Customer", customer, "customer_name")
+	amount = engine.round_currency(eligible_amount) if eligible_amount is not None else Decimal(0)
+	values = [
+		(
+			row["name"],
+			now,
+			now,
+			user,
+			user,
+			customer,
+			customer_name,
+			company,
+			row["entry_type"],
+			row["posting_date"],
+			row.get("expiry_date"),
+			Decimal(row["points"]),
+			engine.round_currency(Decimal(row["points"]) * point_value),
+			row["lot"],
+			row.get("reverses"),
+			voucher_type,
+			voucher_no,
+			reason,
+			amount,
 		)
-		# A row that opens a lot links to itself, which no link check can find before the insert.
-		entry.insert(ignore_permissions=True, set_name=row["name"], ignore_links=row["lot"] == row["name"])
-		names.append(entry.name)
-	if names:
-		refresh_balance(customer)
-	return names
+		for row in rows
+	]
+	frappe.db.bulk_insert(LEDGER, INSERT_FIELDS, values)
+	refresh_balance(customer)
+	return [row["name"] for row in rows]
 
 
 def settle_debts(customer: str, company: str, as_of) -> list[str]:
 	"""New points pay off a negative balance left by an earlier cancellation first."""
+	if not has_debt(customer, company):
+		return []
 	lots = customer_lots(customer, company, for_update=True)
 	if lots is None:
 		return []
 	rows = engine.plan_settlement(lots, getdate(as_of), new_name=new_entry_name)
 	return append_rows(rows, customer=customer, company=company, reason=_("Pays off a negative balance"))
+
+
+def has_debt(customer: str, company: str) -> bool:
+	"""One indexed query, so the usual sale (no debt) does not load the customer's whole ledger."""
+	return bool(
+		frappe.db.sql(
+			f"""select debt.name from `tab{LEDGER}` debt
+			join `tab{LEDGER}` e on e.lot = debt.name
+			where debt.customer = %(customer)s and debt.company = %(company)s
+				and debt.lot = debt.name and debt.points < 0
+			group by debt.name
+			having sum(e.points) < 0
+			limit 1""",
+			{"customer": customer, "company": company},
+		)
+	)
 
 
 def refresh_balance(customer: str) -> Decimal:
