@@ -224,7 +224,10 @@ def fill_missing_setting_defaults(doctype: str = "Loyalty Settings"):
 
 
 def before_uninstall():
+	from loyalty_crm.services import tier_setup
+
 	delete_tier_pricing_rules()
+	tier_setup.delete_email_templates()
 	delete_custom_fields(get_custom_fields())
 
 

@@ -92,6 +92,12 @@ def make_default_ladder():
 		).insert(ignore_permissions=True)
 
 
+def delete_email_templates():
+	"""The app's own templates go with it; an administrator's other templates are untouched."""
+	for name in EMAIL_TEMPLATES:
+		frappe.db.delete("Email Template", {"name": name})
+
+
 def delete_tier_pricing_rules():
 	if not frappe.db.table_exists(TIER):
 		return
