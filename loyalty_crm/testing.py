@@ -240,3 +240,62 @@ def browser_survey_links(count: int = 2) -> list[str]:
 		paths.append(surveys.survey_url(token).split("/survey", 1)[1])
 	frappe.db.commit()
 	return ["/survey" + path for path in paths]
+
+
+def browser_pos_till() -> dict:
+	"""For tests/browser/pos_till.py: a till the Administrator can open, and a customer with points.
+
+	Run by `bench --site S execute loyalty_crm.testing.browser_pos_till`; it leaves a POS Profile
+	(Cash and the loyalty mode of payment), an open POS Opening Entry, stock and a customer with a
+	tier and points on the site, as a manual test would. Loyalty Settings other than the mode of
+	payment and the switches for accrual and tiers are left as they are.
+	"""
+	from erpnext.accounts.doctype.pos_opening_entry.test_pos_opening_entry import create_opening_entry
+	from erpnext.stock.doctype.stock_entry.stock_entry_utils import make_stock_entry
+
+	before_tests()
+	mode = frappe.db.get_single_value("Loyalty Settings", "loyalty_mode_of_payment") or "Loyalty Points"
+	for field, value in {"enable_accrual": 1, "enable_tiers": 1, "loyalty_mode_of_payment": mode}.items():
+		frappe.db.set_single_value("Loyalty Settings", field, value)
+	frappe.clear_document_cache("Loyalty Settings", "Loyalty Settings")
+	profile_name = "LCRM Browser Till"
+	if not frappe.db.exists("POS Profile", profile_name):
+		frappe.get_doc(
+			{
+				"doctype": "POS Profile",
+				"name": profile_name,
+				"company": COMPANY,
+				"currency": "INR",
+				"warehouse": "_Test Warehouse - _TC",
+				"selling_price_list": "_Test Price List",
+				"cost_center": "_Test Cost Center - _TC",
+				"write_off_account": "_Test Write Off - _TC",
+				"write_off_cost_center": "_Test Cost Center - _TC",
+				"income_account": "Sales - _TC",
+				"expense_account": "_Test Account Cost for Goods Sold - _TC",
+				"payments": [{"mode_of_payment": "Cash", "default": 1}, {"mode_of_payment": mode}],
+				"applicable_for_users": [{"user": "Administrator", "default": 1}],
+			}
+		).insert(ignore_permissions=True)
+	profile = frappe.get_doc("POS Profile", profile_name)
+	opening = frappe.db.get_value(
+		"POS Opening Entry",
+		{"user": "Administrator", "pos_profile": profile_name, "status": "Open", "docstatus": 1},
+		"name",
+	)
+	if not opening:
+		opening = create_opening_entry(profile, "Administrator").name
+	stock = frappe.db.get_value(
+		"Bin", {"item_code": "_Test Item", "warehouse": profile.warehouse}, "actual_qty"
+	)
+	if (stock or 0) < 10:
+		make_stock_entry(item_code="_Test Item", target=profile.warehouse, qty=50, basic_rate=100)
+	price = {"item_code": "_Test Item", "price_list": profile.selling_price_list}
+	if not frappe.db.exists("Item Price", price):
+		frappe.get_doc({"doctype": "Item Price", **price, "price_list_rate": 100}).insert(
+			ignore_permissions=True
+		)
+	customer = make_customer("Till")
+	sales_invoice(customer, rate=2500)
+	frappe.db.commit()
+	return {"customer": customer, "pos_profile": profile_name, "opening_entry": opening, "mode": mode}

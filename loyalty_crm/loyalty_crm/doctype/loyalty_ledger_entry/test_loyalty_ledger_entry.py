@@ -114,6 +114,16 @@ class TestLoyaltyLedgerEntry(FrappeTestCase):
 		# the till sale earns on what was not paid with points: 90% of 100
 		self.assertEqual(points_of("Sales Invoice", till.name, "Earn"), Decimal("90"))
 		self.assertEqual(balance(self.customer), Decimal("90"))
+		# the books balance: the points part is debited to the mode of payment's account
+		account = frappe.db.get_value(
+			"Mode of Payment Account",
+			{"parent": "Loyalty Points", "company": till.company},
+			"default_account",
+		)
+		debit = frappe.db.get_value(
+			"GL Entry", {"voucher_no": till.name, "account": account, "is_cancelled": 0}, "sum(debit)"
+		)
+		self.assertEqual(debit, 10)
 
 	def test_returning_a_sale_paid_with_points_gives_the_points_back(self):
 		from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return

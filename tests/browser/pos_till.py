@@ -1,0 +1,328 @@
+"""Open the Point of Sale in headless Chromium, pick a customer with points, go to payment.
+
+Checks what loyalty_crm/public/js/pos.js adds to ERPNext's till: the tier and points badge in
+the cart's customer section, and the redeemable amount beside the loyalty mode of payment.
+
+Needs: chromium on PATH, the bench's web server for the site running (see serve_loopback.py),
+and the `websocket-client` package. Without any of them it prints why and exits 0 (skipped).
+
+    python tests/browser/pos_till.py [--site SITE] [--base-url http://127.0.0.1:8012]
+
+The site gets a till for the Administrator and a fresh customer with points
+(loyalty_crm.testing.browser_pos_till). Screenshots (1366 x 900) go to tests/browser/artifacts/:
+pos_customer.png and pos_payment.png. Exit code 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = HERE / "artifacts"
+WIDTH, HEIGHT = 1366, 900
+
+
+def skip(reason: str) -> None:
+	print(f"POS till browser check: SKIPPED, {reason}")
+	sys.exit(0)
+
+
+def server_up(base_url: str) -> bool:
+	try:
+		with urllib.request.urlopen(f"{base_url}/api/method/ping", timeout=5) as response:
+			return response.status == 200
+	except OSError:
+		return False
+
+
+def make_till(bench: Path, site: str) -> dict:
+	"""A till for the Administrator and a fresh customer with a tier and points, on the site."""
+	result = subprocess.run(
+		[
+			str(bench / "env" / "bin" / "python"),
+			"-m",
+			"frappe.utils.bench_helper",
+			"frappe",
+			"--site",
+			site,
+			"execute",
+			"loyalty_crm.testing.browser_pos_till",
+		],
+		cwd=bench / "sites",
+		capture_output=True,
+		text=True,
+		check=True,
+	)
+	line = [row for row in result.stdout.splitlines() if row.startswith("{")][-1]
+	return json.loads(line)
+
+
+class Browser:
+	"""The few Chrome DevTools Protocol calls this check needs (as in survey_page.py, desktop size)."""
+
+	def __init__(self, chromium: str):
+		import websocket
+
+		self.profile = tempfile.mkdtemp(prefix="pos-chromium-")
+		self.process = subprocess.Popen(
+			[
+				chromium,
+				"--headless",
+				"--no-sandbox",
+				"--disable-gpu",
+				"--disable-quic",
+				"--no-first-run",
+				"--disable-background-networking",
+				"--disable-component-update",
+				"--disable-sync",
+				"--hide-scrollbars",
+				f"--user-data-dir={self.profile}",
+				f"--window-size={WIDTH},{HEIGHT}",
+				"--remote-debugging-address=127.0.0.1",
+				"--remote-debugging-port=0",
+				"about:blank",
+			],
+			stdout=subprocess.DEVNULL,
+			stderr=subprocess.DEVNULL,
+		)
+		port_file = Path(self.profile) / "DevToolsActivePort"
+		for _ in range(100):
+			if port_file.exists() and port_file.read_text().strip():
+				break
+			time.sleep(0.1)
+		port = port_file.read_text().split()[0]
+		with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as response:
+			page = next(target for target in json.load(response) if target["type"] == "page")
+		self.socket = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
+		self.next_id = 0
+		self.console = []
+		self.send("Page.enable")
+		self.send("Runtime.enable")
+		self.send("Emulation.setDeviceMetricsOverride", width=WIDTH, height=HEIGHT, deviceScaleFactor=1, mobile=False)
+
+	def send(self, method: str, **params):
+		self.next_id += 1
+		self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+		while True:
+			message = json.loads(self.socket.recv())
+			if message.get("method") == "Runtime.exceptionThrown":
+				self.console.append(message["params"]["exceptionDetails"].get("text", ""))
+				details = message["params"]["exceptionDetails"]
+				self.console.append(json.dumps(details.get("exception", {}).get("description", ""))[:500])
+			if message.get("id") == self.next_id:
+				if "error" in message:
+					raise RuntimeError(f"{method}: {message['error']}")
+				return message.get("result", {})
+
+	def open(self, url: str) -> None:
+		self.send("Page.navigate", url=url)
+		self.wait_for("document.readyState === 'complete'")
+
+	def eval(self, expression: str):
+		result = self.send("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+		if "exceptionDetails" in result:
+			raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+		return result["result"].get("value")
+
+	def wait_for(self, condition: str, timeout: float = 30) -> None:
+		end = time.time() + timeout
+		while time.time() < end:
+			try:
+				if self.eval(f"Boolean({condition})"):
+					return
+			except RuntimeError:
+				pass
+			time.sleep(0.2)
+		raise AssertionError(f"timed out waiting for {condition}")
+
+	def click(self, selector: str) -> None:
+		"""A real mouse click in the middle of the first element matching selector."""
+		box = self.eval(
+			f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+			" e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+			" return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+		)
+		for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+			self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
+
+	def type(self, selector: str, text: str) -> None:
+		self.click(selector)
+		self.send("Input.insertText", text=text)
+
+	def screenshot(self, name: str) -> Path:
+		result = self.send("Page.captureScreenshot", format="png")
+		path = ARTIFACTS / name
+		path.write_bytes(base64.b64decode(result["data"]))
+		return path
+
+	def close(self) -> None:
+		try:
+			self.socket.close()
+		finally:
+			self.process.terminate()
+			self.process.wait(timeout=10)
+			shutil.rmtree(self.profile, ignore_errors=True)
+
+
+# counts the app's calls for the customer's loyalty, to see they happen once per pick
+COUNT_CALLS = """
+(() => {
+	if (window.__lcrm_calls !== undefined) return;
+	window.__lcrm_calls = 0;
+	const call = frappe.call;
+	frappe.call = function (opts) {
+		const method = typeof opts === "string" ? opts : opts && opts.method;
+		if (method === "loyalty_crm.api.customer_loyalty") window.__lcrm_calls += 1;
+		return call.apply(this, arguments);
+	};
+})()
+"""
+
+
+def run(base_url: str, till: dict) -> list[str]:
+	chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+	browser = Browser(chromium)
+	failures = []
+	customer = till["customer"]
+
+	def check(condition: bool, what: str):
+		print(("ok   " if condition else "FAIL ") + what)
+		if not condition:
+			failures.append(what)
+
+	try:
+		browser.open(base_url + "/login")
+		logged_in = browser.eval(
+			"fetch('/api/method/login', {method: 'POST', headers: {'Content-Type': 'application/json',"
+			" 'Accept': 'application/json'}, body: JSON.stringify({usr: 'Administrator', pwd: 'admin'})})"
+			".then((r) => r.status)"
+		)
+		check(logged_in == 200, "logged in as Administrator")
+		browser.open(base_url + "/app/point-of-sale")
+		browser.wait_for(
+			"window.cur_pos && cur_pos.frm && cur_pos.frm.doc.pos_profile"
+			" && document.querySelector('.customer-section input')",
+			timeout=60,
+		)
+		check(
+			browser.eval("cur_pos.frm.doc.pos_profile") == till["pos_profile"],
+			f"the till opened with POS Profile {till['pos_profile']}",
+		)
+		browser.eval(COUNT_CALLS)
+
+		# pick the customer the way a cashier does: type, then click the suggestion
+		browser.type(".customer-section input", customer)
+		suggestion = f".customer-section .awesomplete li[data-value={json.dumps(customer)}]"
+		try:
+			browser.wait_for(f"document.querySelector({json.dumps(suggestion)})", timeout=15)
+			browser.click(suggestion)
+		except AssertionError:
+			print("note: no suggestion list appeared; setting the customer field directly")
+			browser.eval(f"cur_pos.cart.customer_field.set_value({json.dumps(customer)})")
+		browser.wait_for(f"cur_pos.frm.doc.customer === {json.dumps(customer)}", timeout=20)
+		browser.wait_for("document.querySelector('.customer-section .customer-details')", timeout=20)
+		try:
+			browser.wait_for("document.querySelector('.customer-section .loyalty-crm-badge')", timeout=15)
+		except AssertionError:
+			pass
+		time.sleep(1)
+		section = browser.eval(
+			"(document.querySelector('.customer-section') || {innerText: ''}).innerText"
+		)
+		alerts = browser.eval(
+			"Array.from(document.querySelectorAll('#alert-container .alert-message'))"
+			".map((e) => e.innerText).join(' | ')"
+		)
+		calls = browser.eval("window.__lcrm_calls")
+		print(f"customer section: {section!r}")
+		print(f"alerts: {alerts!r}")
+		print(f"customer_loyalty calls on one pick: {calls}")
+		browser.screenshot("pos_customer.png")
+		check("Gold" in section, "the tier (Gold) shows in the cart's customer section")
+		check("2,500" in section, "the points balance (2,500) shows in the cart's customer section")
+		check(calls == 1, "one server call per customer pick")
+
+		# one item, then payment
+		browser.eval("cur_pos.item_selector.search_field.set_value('_Test Item')")
+		item = ".items-container .item-wrapper[data-item-code='_Test%20Item']"
+		browser.wait_for(f"document.querySelector({json.dumps(item)})", timeout=20)
+		browser.click(item)
+		browser.wait_for("cur_pos.frm.doc.items.length === 1 && cur_pos.frm.doc.grand_total > 0", timeout=20)
+		browser.wait_for("document.querySelector('.checkout-btn') && $('.checkout-btn').is(':visible')")
+		browser.click(".checkout-btn")
+		browser.wait_for("$('.payment-container').is(':visible')", timeout=20)
+		mode = till["mode"]
+		mode_selector = ".payment-modes .mode-of-payment[data-mode='{}']".format(
+			mode.lower().replace(" ", "_")
+		)
+		try:
+			browser.wait_for(f"document.querySelector({json.dumps(mode_selector + ' .loyalty-crm-redeem')})")
+		except AssertionError:
+			pass
+		time.sleep(1)
+		modes = browser.eval(
+			"(document.querySelector('.payment-modes') || {innerText: ''}).innerText"
+		)
+		print(f"payment modes: {modes!r}")
+		browser.screenshot("pos_payment.png")
+		note = browser.eval(
+			f"(document.querySelector({json.dumps(mode_selector + ' .loyalty-crm-redeem')}) || {{}}).innerText"
+		)
+		check(bool(note) and "25.00" in note, f"redeemable amount shown beside {mode}: {note!r}")
+		check(bool(note) and "2,500" in note, "points and their value shown beside the mode of payment")
+
+		# the cashier redeems: the button puts the redeemable amount into the loyalty mode
+		button = mode_selector + " .loyalty-crm-use"
+		if browser.eval(f"Boolean(document.querySelector({json.dumps(button)}))"):
+			browser.click(button)
+			time.sleep(1)
+			paid = browser.eval(
+				f"(cur_pos.frm.doc.payments.find((p) => p.mode_of_payment === {json.dumps(mode)}) || {{}}).amount"
+			)
+			check(paid == 25, f"'use points' puts the redeemable amount into {mode} (got {paid})")
+			browser.screenshot("pos_payment_redeemed.png")
+		else:
+			check(False, "a button to redeem the points is shown")
+		if browser.console:
+			print("page errors: " + " / ".join(browser.console))
+	finally:
+		browser.close()
+	return failures
+
+
+def main():
+	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+	parser.add_argument("--site", default=os.environ.get("LOYALTY_CRM_SITE", "site_clv"))
+	parser.add_argument("--base-url", default="http://127.0.0.1:8012")
+	parser.add_argument("--bench", default=os.environ.get("LOYALTY_CRM_BENCH", "~/frappe-bench"))
+	args = parser.parse_args()
+	if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+		skip("chromium is not installed (apt-get install chromium)")
+	try:
+		import websocket  # noqa: F401
+	except ImportError:
+		skip("the websocket-client package is not installed")
+	if not server_up(args.base_url):
+		skip(f"no web server at {args.base_url} (start it with tests/browser/serve_loopback.py)")
+	ARTIFACTS.mkdir(exist_ok=True)
+	till = make_till(Path(args.bench).expanduser(), args.site)
+	print(f"till: {till}")
+	failures = run(args.base_url, till)
+	print(f"screenshots in {ARTIFACTS}")
+	if failures:
+		print(f"{len(failures)} check(s) failed")
+		sys.exit(1)
+
+
+if __name__ == "__main__":
+	main()
