@@ -298,4 +298,10 @@ def browser_pos_till() -> dict:
 	customer = make_customer("Till")
 	sales_invoice(customer, rate=2500)
 	frappe.db.commit()
-	return {"customer": customer, "pos_profile": profile_name, "opening_entry": opening, "mode": mode}
+	return {
+		"customer": customer,
+		"pos_profile": profile_name,
+		"opening_entry": opening,
+		"mode": mode,
+		"warehouse": profile.warehouse,
+	}

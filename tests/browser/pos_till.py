@@ -108,7 +108,13 @@ class Browser:
 		self.console = []
 		self.send("Page.enable")
 		self.send("Runtime.enable")
-		self.send("Emulation.setDeviceMetricsOverride", width=WIDTH, height=HEIGHT, deviceScaleFactor=1, mobile=False)
+		self.send(
+			"Emulation.setDeviceMetricsOverride",
+			width=WIDTH,
+			height=HEIGHT,
+			deviceScaleFactor=1,
+			mobile=False,
+		)
 
 	def send(self, method: str, **params):
 		self.next_id += 1
@@ -145,10 +151,17 @@ class Browser:
 			time.sleep(0.2)
 		raise AssertionError(f"timed out waiting for {condition}")
 
-	def click(self, selector: str) -> None:
-		"""A real mouse click in the middle of the first element matching selector."""
+	def click(self, selector: str, element: str | None = None) -> None:
+		"""A real mouse click in the middle of the first element matching selector.
+
+		element: a JavaScript expression for the element instead (e.g. a jQuery `:visible` pick).
+		Waits first until the desk is not frozen (the till freezes it while it saves or loads):
+		a click on the freeze overlay is lost, as a cashier's would be.
+		"""
+		self.wait_for("!(window.frappe && frappe.dom && frappe.dom.freeze_count)")
+		element = element or f"document.querySelector({json.dumps(selector)})"
 		box = self.eval(
-			f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+			f"(() => {{ const e = {element};"
 			" e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
 			" return [r.x + r.width / 2, r.y + r.height / 2]; })()"
 		)
@@ -222,7 +235,7 @@ def run(base_url: str, till: dict) -> list[str]:
 
 		# pick the customer the way a cashier does: type, then click the suggestion
 		browser.type(".customer-section input", customer)
-		suggestion = f".customer-section .awesomplete li[data-value={json.dumps(customer)}]"
+		suggestion = f".customer-section .awesomplete [role=option] p[title={json.dumps(customer)}]"
 		try:
 			browser.wait_for(f"document.querySelector({json.dumps(suggestion)})", timeout=15)
 			browser.click(suggestion)
@@ -236,9 +249,7 @@ def run(base_url: str, till: dict) -> list[str]:
 		except AssertionError:
 			pass
 		time.sleep(1)
-		section = browser.eval(
-			"(document.querySelector('.customer-section') || {innerText: ''}).innerText"
-		)
+		section = browser.eval("(document.querySelector('.customer-section') || {innerText: ''}).innerText")
 		alerts = browser.eval(
 			"Array.from(document.querySelectorAll('#alert-container .alert-message'))"
 			".map((e) => e.innerText).join(' | ')"
@@ -257,9 +268,21 @@ def run(base_url: str, till: dict) -> list[str]:
 		item = ".items-container .item-wrapper[data-item-code='_Test%20Item']"
 		browser.wait_for(f"document.querySelector({json.dumps(item)})", timeout=20)
 		browser.click(item)
-		browser.wait_for("cur_pos.frm.doc.items.length === 1 && cur_pos.frm.doc.grand_total > 0", timeout=20)
-		browser.wait_for("document.querySelector('.checkout-btn') && $('.checkout-btn').is(':visible')")
-		browser.click(".checkout-btn")
+		dialog = "$('.modal.show .modal-body:visible').text().trim()"
+		try:
+			browser.wait_for(f"cur_pos.frm.doc.items.length === 1 || {dialog}", timeout=20)
+		finally:
+			print(f"warehouse on the invoice: {browser.eval('cur_pos.frm.doc.set_warehouse')!r}")
+		message = browser.eval(dialog)
+		check(not message, f"the item goes into the cart without an error ({message!r})")
+		check(
+			browser.eval("cur_pos.frm.doc.set_warehouse") == till["warehouse"],
+			"the invoice keeps the POS Profile's warehouse",
+		)
+		browser.wait_for("cur_pos.frm.doc.grand_total > 0")
+		checkout = "$('.checkout-btn:visible')[0]"
+		browser.wait_for(f"{checkout} && {checkout}.getAttribute('style').includes('--blue-500')")
+		browser.click("", element=checkout)
 		browser.wait_for("$('.payment-container').is(':visible')", timeout=20)
 		mode = till["mode"]
 		mode_selector = ".payment-modes .mode-of-payment[data-mode='{}']".format(
@@ -270,9 +293,7 @@ def run(base_url: str, till: dict) -> list[str]:
 		except AssertionError:
 			pass
 		time.sleep(1)
-		modes = browser.eval(
-			"(document.querySelector('.payment-modes') || {innerText: ''}).innerText"
-		)
+		modes = browser.eval("(document.querySelector('.payment-modes') || {innerText: ''}).innerText")
 		print(f"payment modes: {modes!r}")
 		browser.screenshot("pos_payment.png")
 		note = browser.eval(
@@ -290,14 +311,60 @@ def run(base_url: str, till: dict) -> list[str]:
 				f"(cur_pos.frm.doc.payments.find((p) => p.mode_of_payment === {json.dumps(mode)}) || {{}}).amount"
 			)
 			check(paid == 25, f"'use points' puts the redeemable amount into {mode} (got {paid})")
+			check(
+				browser.eval("cur_pos.frm.doc.paid_amount") == browser.eval("cur_pos.frm.doc.grand_total"),
+				"the default mode pays only the rest",
+			)
 			browser.screenshot("pos_payment_redeemed.png")
+			# complete the order: the points are redeemed on submit
+			browser.click(".submit-order-btn")
+			confirm = "$('.modal.show .btn-primary:visible')[0]"
+			browser.wait_for(confirm)
+			browser.click("", element=confirm)
+			browser.wait_for("cur_pos.frm.doc.docstatus === 1", timeout=30)
+			left = browser.eval(
+				"frappe.call('loyalty_crm.api.customer_loyalty', {customer: cur_pos.frm.doc.customer,"
+				" company: cur_pos.frm.doc.company}).then((r) => r.message.balance)"
+			)
+			check(left < 2500, f"the order is submitted and the points redeemed (balance now {left})")
+			chinese(browser, base_url, customer, check)
 		else:
 			check(False, "a button to redeem the points is shown")
+	except AssertionError as error:
+		browser.screenshot("pos_failure.png")
+		shown = browser.eval("$('.modal.show .modal-body:visible, .desk-alert').text().trim()")
+		check(False, f"{error}; on screen: {shown!r} (pos_failure.png)")
+	finally:
 		if browser.console:
 			print("page errors: " + " / ".join(browser.console))
-	finally:
 		browser.close()
 	return failures
+
+
+def chinese(browser: Browser, base_url: str, customer: str, check) -> None:
+	"""The same customer (fewer points now) at a till in Simplified Chinese; English again after."""
+	set_language = (
+		"frappe.xcall('frappe.client.set_value', {doctype: 'User', name: 'Administrator',"
+		" fieldname: 'language', value: %s})"
+	)
+	browser.eval(set_language % "'zh'")
+	try:
+		browser.eval("window.onbeforeunload = null")
+		browser.open(base_url + "/app/point-of-sale")
+		browser.wait_for(
+			"window.cur_pos && cur_pos.frm && cur_pos.frm.doc.pos_profile"
+			" && document.querySelector('.customer-section input')",
+			timeout=60,
+		)
+		browser.eval(f"cur_pos.cart.customer_field.set_value({json.dumps(customer)})")
+		browser.wait_for("document.querySelector('.customer-section .loyalty-crm-badge')", timeout=20)
+		browser.wait_for("!frappe.dom.freeze_count")
+		section = browser.eval("document.querySelector('.customer-section').innerText")
+		print(f"customer section (zh): {section!r}")
+		browser.screenshot("pos_customer_zh.png")
+		check("积分" in section and "可抵扣" in section, "the badge is in Chinese for a Chinese user")
+	finally:
+		browser.eval(set_language % "null")
 
 
 def main():

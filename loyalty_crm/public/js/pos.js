@@ -1,54 +1,174 @@
-// Point of Sale: show the customer's tier, points and redeemable amount at the till.
-// Chains to the page's own on_page_load (and any other app's) instead of replacing it.
+// Point of Sale: the customer's tier and points in the cart, the redeemable amount at payment.
+//
+// page_js is appended after ERPNext's page script, so on_page_load is already ERPNext's (or another
+// app's chain) here: call it, then watch the page. The till's DOM is watched, not POS Invoice form
+// events: the till triggers `customer` twice per pick (frappe.model.set_value, then
+// script_manager.trigger), and a form handler added here runs before ERPNext's controller and
+// makes it wait for pending calls, so its `company` handler cleared the warehouse the POS Profile
+// had just set ("Item ... is not available under warehouse ."). The cart re-renders the customer
+// section and the payment modes often; whatever is missing is added again after each change.
 (() => {
 	const page = frappe.pages["point-of-sale"];
 	if (!page || page.loyalty_crm_chained) return;
 	const previous = page.on_page_load;
 	page.loyalty_crm_chained = true;
 	page.on_page_load = function (wrapper) {
-		if (previous) previous.call(this, wrapper);
-		loyalty_crm_pos.watch_customer();
+		const result = previous ? previous.apply(this, arguments) : undefined;
+		loyalty_crm_pos.watch(wrapper);
+		return result;
 	};
-})();
 
-const loyalty_crm_pos = {
-	watch_customer() {
-		if (this.watching) return;
-		this.watching = true;
-		frappe.ui.form.on("POS Invoice", {
-			customer(frm) {
-				loyalty_crm_pos.show(frm);
-			},
-			company(frm) {
-				loyalty_crm_pos.show(frm);
-			},
-		});
-	},
+	const loyalty_crm_pos = {
+		cache: new Map(), // "invoice|customer|company" -> promise of api.customer_loyalty
+		invoice: null,
 
-	show(frm) {
-		if (!frm.doc.customer || !frm.doc.company) return;
-		frappe
-			.call("loyalty_crm.api.customer_loyalty", {
-				customer: frm.doc.customer,
-				company: frm.doc.company,
-			})
-			.then(({ message: info }) => {
-				if (!info) return;
-				frm.loyalty_crm = info;
-				const amount = format_currency(info.redeemable_amount, frm.doc.currency);
-				const tier = info.tier ? `${__(info.tier)} · ` : "";
-				frappe.show_alert(
-					{
-						message: __("{0}{1} points, {2} redeemable with {3}", [
-							tier,
-							format_number(info.available_points),
-							amount,
-							__(info.mode_of_payment),
-						]),
-						indicator: "blue",
-					},
-					10
-				);
+		watch(wrapper) {
+			if (wrapper.loyalty_crm_observer) return;
+			let queued = false;
+			wrapper.loyalty_crm_observer = new MutationObserver(() => {
+				if (queued) return;
+				queued = true;
+				requestAnimationFrame(() => {
+					queued = false;
+					this.sync(wrapper);
+				});
 			});
-	},
-};
+			wrapper.loyalty_crm_observer.observe(wrapper, { childList: true, subtree: true });
+		},
+
+		sync(wrapper) {
+			const frm = wrapper.pos && wrapper.pos.frm;
+			if (!frm || !frm.doc || !frm.doc.customer || !frm.doc.company) return;
+			// a new invoice (e.g. after a sale) reads the balance again
+			if (this.invoice !== frm.doc.name) {
+				this.invoice = frm.doc.name;
+				this.cache.clear();
+			}
+			const key = [frm.doc.name, frm.doc.customer, frm.doc.company].join("|");
+			const $section = $(wrapper).find(".customer-section .customer-name-desc");
+			const $modes = $(wrapper).find(".payment-container .payment-modes");
+			const need_badge =
+				$section.length && !$section.find(`.loyalty-crm-badge[data-key="${CSS.escape(key)}"]`).length;
+			const need_note =
+				$modes.is(":visible") &&
+				!$modes.find(`.loyalty-crm-redeem[data-key="${CSS.escape(key)}"]`).length;
+			if (!need_badge && !need_note) return;
+			this.info(key, frm.doc.customer, frm.doc.company).then((info) => {
+				if (!info || [frm.doc.name, frm.doc.customer, frm.doc.company].join("|") !== key) return;
+				this.render_badge(wrapper, key, info, frm.doc.currency);
+				this.render_note(wrapper, key, info, frm);
+			});
+		},
+
+		info(key, customer, company) {
+			if (!this.cache.has(key)) {
+				const request = frappe
+					.call({ method: "loyalty_crm.api.customer_loyalty", args: { customer, company } })
+					.then((r) => r.message)
+					.catch(() => {
+						this.cache.delete(key);
+					});
+				this.cache.set(key, request);
+			}
+			return this.cache.get(key);
+		},
+
+		render_badge(wrapper, key, info, currency) {
+			const $section = $(wrapper).find(".customer-section .customer-name-desc");
+			if (!$section.length || $section.find(`.loyalty-crm-badge[data-key="${CSS.escape(key)}"]`).length)
+				return;
+			$section.find(".loyalty-crm-badge").remove();
+			const esc = frappe.utils.escape_html;
+			const tier_label = esc(__("Loyalty Tier"));
+			const tier = info.tier
+				? `<span class="indicator-pill blue" title="${tier_label}">${esc(__(info.tier))}</span>`
+				: "";
+			const title = __("Balance {0} points, {1} available to redeem now", [
+				points(info.balance),
+				points(info.available_points),
+			]);
+			$section.append(`
+				<div class="loyalty-crm-badge" data-key="${esc(key)}"
+					style="display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 4px;">
+					${tier}
+					<span class="indicator-pill ${info.balance > 0 ? "green" : "gray"}" title="${esc(title)}">
+						${esc(__("{0} points", [points(info.balance)]))}
+					</span>
+					<span class="text-muted small">${esc(redeemable_text(info, currency))}</span>
+				</div>
+			`);
+		},
+
+		render_note(wrapper, key, info, frm) {
+			const payment = wrapper.pos.payment;
+			if (!info.mode_of_payment || !payment) return;
+			const mode = payment.sanitize_mode_of_payment(info.mode_of_payment);
+			const $mode = $(wrapper).find(`.payment-modes .mode-of-payment[data-mode="${CSS.escape(mode)}"]`);
+			if (!$mode.length || $mode.find(`.loyalty-crm-redeem[data-key="${CSS.escape(key)}"]`).length)
+				return;
+			$mode.find(".loyalty-crm-redeem").remove();
+			const esc = frappe.utils.escape_html;
+			const currency = frm.doc.currency;
+			const value = format_currency(info.point_value, currency, decimals(info.point_value));
+			const can_use =
+				info.redeemable_amount > 0 && info.available_points >= (info.min_redeem_points || 0);
+			const $note = $(`
+				<div class="loyalty-crm-redeem" data-key="${esc(key)}"
+					style="display: flex; flex-wrap: wrap; align-items: center; gap: 4px 8px; margin-top: 6px;
+						font-size: var(--text-sm); font-weight: normal;">
+					<span class="indicator-pill ${can_use ? "green" : "gray"}">${esc(redeemable_text(info, currency))}</span>
+					<span class="text-muted">${esc(__("{0} points × {1}", [points(info.available_points), value]))}</span>
+					${can_use ? `<button class="btn btn-xs btn-default loyalty-crm-use">${esc(__("Use Points"))}</button>` : ""}
+				</div>
+			`);
+			$note.find(".loyalty-crm-use").on("click", (e) => {
+				e.preventDefault();
+				this.use_points(payment, frm, info, mode);
+			});
+			// before the amount control, so the note stays visible while the mode is being edited
+			const $control = $mode.children(".mode-of-payment-control");
+			$control.length ? $note.insertBefore($control) : $mode.append($note);
+		},
+
+		use_points(payment, frm, info, mode) {
+			// Pay what the points cover, at most the invoice total; take it off the default mode's amount
+			// when together they would pay more than the total.
+			const doc = frm.doc;
+			const total = flt(
+				cint(frappe.sys_defaults.disable_rounded_total)
+					? doc.grand_total
+					: doc.rounded_total || doc.grand_total
+			);
+			const amount = Math.min(flt(info.redeemable_amount), total);
+			const control = payment[`${mode}_control`];
+			if (!control) return;
+			control.set_value(amount);
+			const others = (doc.payments || []).filter((p) => p.mode_of_payment !== info.mode_of_payment);
+			const paid_by_others = others.reduce((sum, p) => sum + flt(p.amount), 0);
+			const fallback = others.find((p) => p.default) || others[0];
+			const excess = paid_by_others + amount - total;
+			if (fallback && excess > 0) {
+				const other_control =
+					payment[`${payment.sanitize_mode_of_payment(fallback.mode_of_payment)}_control`];
+				other_control && other_control.set_value(Math.max(0, flt(fallback.amount) - excess));
+			}
+		},
+	};
+
+	function points(value) {
+		return format_number(value, null, Number.isInteger(flt(value)) ? 0 : 2);
+	}
+
+	function decimals(value) {
+		const digits = (String(flt(value)).split(".")[1] || "").length;
+		return Math.min(Math.max(digits, 2), 6);
+	}
+
+	function redeemable_text(info, currency) {
+		if (info.min_redeem_points && info.available_points < info.min_redeem_points) {
+			return __("Redeemable from {0} points", [points(info.min_redeem_points)]);
+		}
+		if (!(info.redeemable_amount > 0)) return __("No points to redeem");
+		return __("{0} redeemable", [format_currency(info.redeemable_amount, currency)]);
+	}
+})();
