@@ -22,10 +22,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from cdp import Chromium
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -67,89 +68,11 @@ def make_till(bench: Path, site: str) -> dict:
 	return json.loads(line)
 
 
-class Browser:
-	"""The few Chrome DevTools Protocol calls this check needs (as in survey_page.py, desktop size)."""
+class Browser(Chromium):
+	"""The till on a desktop-sized screen, clicked with real mouse events."""
 
 	def __init__(self, chromium: str):
-		import websocket
-
-		self.profile = tempfile.mkdtemp(prefix="pos-chromium-")
-		self.process = subprocess.Popen(
-			[
-				chromium,
-				"--headless",
-				"--no-sandbox",
-				"--disable-gpu",
-				"--disable-quic",
-				"--no-first-run",
-				"--disable-background-networking",
-				"--disable-component-update",
-				"--disable-sync",
-				"--hide-scrollbars",
-				f"--user-data-dir={self.profile}",
-				f"--window-size={WIDTH},{HEIGHT}",
-				"--remote-debugging-address=127.0.0.1",
-				"--remote-debugging-port=0",
-				"about:blank",
-			],
-			stdout=subprocess.DEVNULL,
-			stderr=subprocess.DEVNULL,
-		)
-		port_file = Path(self.profile) / "DevToolsActivePort"
-		for _ in range(100):
-			if port_file.exists() and port_file.read_text().strip():
-				break
-			time.sleep(0.1)
-		port = port_file.read_text().split()[0]
-		with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as response:
-			page = next(target for target in json.load(response) if target["type"] == "page")
-		self.socket = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
-		self.next_id = 0
-		self.console = []
-		self.send("Page.enable")
-		self.send("Runtime.enable")
-		self.send(
-			"Emulation.setDeviceMetricsOverride",
-			width=WIDTH,
-			height=HEIGHT,
-			deviceScaleFactor=1,
-			mobile=False,
-		)
-
-	def send(self, method: str, **params):
-		self.next_id += 1
-		self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-		while True:
-			message = json.loads(self.socket.recv())
-			if message.get("method") == "Runtime.exceptionThrown":
-				self.console.append(message["params"]["exceptionDetails"].get("text", ""))
-				details = message["params"]["exceptionDetails"]
-				self.console.append(json.dumps(details.get("exception", {}).get("description", ""))[:500])
-			if message.get("id") == self.next_id:
-				if "error" in message:
-					raise RuntimeError(f"{method}: {message['error']}")
-				return message.get("result", {})
-
-	def open(self, url: str) -> None:
-		self.send("Page.navigate", url=url)
-		self.wait_for("document.readyState === 'complete'")
-
-	def eval(self, expression: str):
-		result = self.send("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
-		if "exceptionDetails" in result:
-			raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
-		return result["result"].get("value")
-
-	def wait_for(self, condition: str, timeout: float = 30) -> None:
-		end = time.time() + timeout
-		while time.time() < end:
-			try:
-				if self.eval(f"Boolean({condition})"):
-					return
-			except RuntimeError:
-				pass
-			time.sleep(0.2)
-		raise AssertionError(f"timed out waiting for {condition}")
+		super().__init__(chromium, WIDTH, HEIGHT, mobile=False, timeout=60)
 
 	def click(self, selector: str, element: str | None = None) -> None:
 		"""A real mouse click in the middle of the first element matching selector.
@@ -177,14 +100,6 @@ class Browser:
 		path = ARTIFACTS / name
 		path.write_bytes(base64.b64decode(result["data"]))
 		return path
-
-	def close(self) -> None:
-		try:
-			self.socket.close()
-		finally:
-			self.process.terminate()
-			self.process.wait(timeout=10)
-			shutil.rmtree(self.profile, ignore_errors=True)
 
 
 # counts the app's calls for the customer's loyalty, to see they happen once per pick

@@ -17,10 +17,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.request
 from pathlib import Path
+
+from cdp import Chromium
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -62,86 +62,14 @@ def survey_links(bench: Path, site: str) -> list[str]:
 	return json.loads(line)
 
 
-class Browser:
-	"""The few Chrome DevTools Protocol calls this check needs."""
+class Browser(Chromium):
+	"""The survey page on a phone-sized screen."""
 
 	def __init__(self, chromium: str):
-		import websocket
-
-		self.profile = tempfile.mkdtemp(prefix="survey-chromium-")
-		self.process = subprocess.Popen(
-			[
-				chromium,
-				"--headless",
-				"--no-sandbox",
-				"--disable-gpu",
-				"--disable-quic",
-				"--no-first-run",
-				"--disable-background-networking",
-				"--disable-component-update",
-				"--disable-sync",
-				"--hide-scrollbars",
-				f"--user-data-dir={self.profile}",
-				f"--window-size={WIDTH},{HEIGHT}",
-				"--remote-debugging-address=127.0.0.1",
-				"--remote-debugging-port=0",
-				"about:blank",
-			],
-			stdout=subprocess.DEVNULL,
-			stderr=subprocess.DEVNULL,
-		)
-		port_file = Path(self.profile) / "DevToolsActivePort"
-		for _ in range(100):
-			if port_file.exists() and port_file.read_text().strip():
-				break
-			time.sleep(0.1)
-		port = port_file.read_text().split()[0]
-		with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as response:
-			page = next(target for target in json.load(response) if target["type"] == "page")
-		self.socket = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
-		self.next_id = 0
-		self.send("Page.enable")
-		self.send("Runtime.enable")
-		self.send(
-			"Emulation.setDeviceMetricsOverride",
-			width=WIDTH,
-			height=HEIGHT,
-			deviceScaleFactor=1,
-			mobile=True,
-		)
-
-	def send(self, method: str, **params):
-		self.next_id += 1
-		self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-		while True:
-			message = json.loads(self.socket.recv())
-			if message.get("id") == self.next_id:
-				if "error" in message:
-					raise RuntimeError(f"{method}: {message['error']}")
-				return message.get("result", {})
+		super().__init__(chromium, WIDTH, HEIGHT, mobile=True)
 
 	def open(self, url: str, accept_language: str = "en") -> None:
-		self.send("Network.enable")
-		self.send("Network.setExtraHTTPHeaders", headers={"Accept-Language": accept_language})
-		self.send("Page.navigate", url=url)
-		self.wait_for("document.readyState === 'complete'")
-
-	def eval(self, expression: str):
-		result = self.send("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
-		if "exceptionDetails" in result:
-			raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
-		return result["result"].get("value")
-
-	def wait_for(self, condition: str, timeout: float = 20) -> None:
-		end = time.time() + timeout
-		while time.time() < end:
-			try:
-				if self.eval(f"Boolean({condition})"):
-					return
-			except RuntimeError:
-				pass
-			time.sleep(0.2)
-		raise AssertionError(f"timed out waiting for {condition}")
+		super().open(url, accept_language=accept_language)
 
 	def click(self, selector: str) -> None:
 		self.eval(f"document.querySelector({json.dumps(selector)}).click()")
@@ -160,14 +88,6 @@ class Browser:
 		path = ARTIFACTS / name
 		path.write_bytes(base64.b64decode(result["data"]))
 		return path
-
-	def close(self) -> None:
-		try:
-			self.socket.close()
-		finally:
-			self.process.terminate()
-			self.process.wait(timeout=10)
-			shutil.rmtree(self.profile, ignore_errors=True)
 
 
 def answer(browser: Browser, nps: int, csat: int, ces: int, comment: str, complaint: str | None = None):
