@@ -119,7 +119,11 @@ def check_redemption(doc, amount: Decimal, lots):
 		)
 	invoice_points = points_for_redemption(abs(to_decimal(doc.base_grand_total)))
 	return engine.plan_redemption(
-		lots, wanted, getdate(doc.posting_date), settings.min_redeem_points or None, invoice_points
+		lots,
+		wanted,
+		getdate(doc.posting_date),
+		engine.round_points(to_decimal(settings.min_redeem_points), ledger.precision()) or None,
+		invoice_points,
 	)
 
 

@@ -203,7 +203,7 @@ def balance(customer: str, company: str | None = None) -> Decimal:
 
 def to_decimal(value) -> Decimal:
 	"""Frappe hands Float columns over as floats; the ledger math takes exact decimals."""
-	return Decimal(str(flt(value, 9))).normalize()
+	return Decimal(str(flt(value, 9)))
 
 
 def _as_engine_row(row: dict) -> dict:

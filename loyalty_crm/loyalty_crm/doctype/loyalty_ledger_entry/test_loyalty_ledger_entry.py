@@ -8,6 +8,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, nowdate
 
+from loyalty_crm.engine.errors import EngineError
 from loyalty_crm.services import ledger
 from loyalty_crm.services.expiry import NOTICE_SENT_KEY, expire_points, notify_expiring_points
 from loyalty_crm.testing import (
@@ -152,9 +153,27 @@ class TestLoyaltyLedgerEntry(FrappeTestCase):
 		self.assertEqual(balance(self.customer), Decimal("100"))
 
 	def test_redeem_in_another_company_is_refused(self):
-		sales_invoice(self.customer, rate=100)
-		lots = ledger.customer_lots(self.customer, "_Test Company 1")
-		self.assertIsNone(lots)
+		from loyalty_crm.services import accrual
+
+		sales_invoice(self.customer, rate=1000)
+		draft = sales_invoice(self.customer, rate=100, submit=False)
+		draft.company = "_Test Company 1"  # the same customer buying from another company of the group
+		with self.assertRaisesRegex(frappe.ValidationError, "points are kept per company"):
+			accrual.check_redemption(draft, Decimal("5"), ledger.customer_lots(self.customer, draft.company))
+
+	def test_redeem_more_than_the_invoice_or_below_minimum_is_refused(self):
+		from loyalty_crm.services import accrual
+
+		set_settings(min_redeem_points=200)
+		sales_invoice(self.customer, rate=100000)  # plenty of points
+		draft = sales_invoice(self.customer, rate=50, submit=False)
+		lots = ledger.customer_lots(self.customer, draft.company)
+		# the engine's errors: the invoice hooks turn them into translated frappe.throw messages
+		with self.assertRaisesRegex(EngineError, "At most 5000.00 points can be redeemed on this invoice"):
+			accrual.check_redemption(draft, Decimal("60"), lots)
+		with self.assertRaisesRegex(EngineError, "At least 200.00 points"):
+			accrual.check_redemption(draft, Decimal("1"), lots)
+		self.assertEqual(len(accrual.check_redemption(draft, Decimal("50"), lots)), 1)
 
 	def test_cancel_of_spent_points_blocks_unless_negative_allowed(self):
 		earned = sales_invoice(self.customer, rate=1000)
