@@ -36,3 +36,20 @@ def progress_printer(label: str):
 def _(message: str) -> str:
 	"""Mark for translation; translated with frappe._ once the site is connected."""
 	return message
+
+
+def finish_import(errors: list[str], imported: str) -> None:
+	"""Validate-all-then-write imports end the same way: every bad row printed and nothing kept, or commit.
+
+	``imported`` is the translated success line.
+	"""
+	import frappe
+
+	if errors:
+		frappe.db.rollback()
+		for error in errors:
+			click.secho(error, fg="red")
+		click.secho(frappe._("Nothing was imported: fix the rows above and run again"), fg="red", bold=True)
+		raise SystemExit(1)
+	frappe.db.commit()
+	click.secho(imported, fg="green")

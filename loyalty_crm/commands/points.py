@@ -3,7 +3,7 @@
 import click
 from frappe.commands import pass_context
 
-from loyalty_crm.commands.base import _, connected, loyalty_crm, progress_printer
+from loyalty_crm.commands.base import _, connected, finish_import, loyalty_crm, progress_printer
 
 
 @loyalty_crm.command("doctor")
@@ -53,13 +53,4 @@ def import_points(context, path):
 
 	with connected(context):
 		result = run(path)
-		if result.errors:
-			frappe.db.rollback()
-			for error in result.errors:
-				click.secho(error, fg="red")
-			click.secho(
-				frappe._("Nothing was imported: fix the rows above and run again"), fg="red", bold=True
-			)
-			raise SystemExit(1)
-		frappe.db.commit()
-		click.secho(frappe._("{0} opening balances imported").format(len(result.created)), fg="green")
+		finish_import(result.errors, frappe._("{0} opening balances imported").format(len(result.created)))

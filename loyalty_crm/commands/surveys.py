@@ -3,7 +3,7 @@
 import click
 from frappe.commands import pass_context
 
-from loyalty_crm.commands.base import connected, loyalty_crm
+from loyalty_crm.commands.base import connected, finish_import, loyalty_crm
 
 
 @loyalty_crm.command("import-surveys")
@@ -23,13 +23,4 @@ def import_surveys(context, path, no_points=False):
 			frappe.db.rollback()
 			click.secho(str(error), fg="red")
 			raise SystemExit(1) from None
-		if result.errors:
-			frappe.db.rollback()
-			for error in result.errors:
-				click.secho(error, fg="red")
-			click.secho(
-				frappe._("Nothing was imported: fix the rows above and run again"), fg="red", bold=True
-			)
-			raise SystemExit(1)
-		frappe.db.commit()
-		click.secho(frappe._("{0} survey answers imported").format(len(result.created)), fg="green")
+		finish_import(result.errors, frappe._("{0} survey answers imported").format(len(result.created)))

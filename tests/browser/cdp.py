@@ -110,3 +110,25 @@ class Chromium:
 			self.process.terminate()
 			self.process.wait(timeout=10)
 			shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def server_up(base_url: str) -> bool:
+	try:
+		with urllib.request.urlopen(f"{base_url}/api/method/ping", timeout=5) as response:
+			return response.status == 200
+	except OSError:
+		return False
+
+
+def execute_on_site(bench: Path, site: str, method: str):
+	"""Run a whitelisted-style function on the site through bench's entry point; its JSON result."""
+	result = subprocess.run(
+		[str(bench / "env" / "bin" / "python"), "-m", "frappe.utils.bench_helper", "frappe"]
+		+ ["--site", site, "execute", method],
+		cwd=bench / "sites",
+		capture_output=True,
+		text=True,
+		check=True,
+	)
+	line = [row for row in result.stdout.splitlines() if row.startswith(("[", "{"))][-1]
+	return json.loads(line)

@@ -20,13 +20,11 @@ import base64
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from cdp import Chromium
+from cdp import Chromium, execute_on_site, server_up
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -38,34 +36,9 @@ def skip(reason: str) -> None:
 	sys.exit(0)
 
 
-def server_up(base_url: str) -> bool:
-	try:
-		with urllib.request.urlopen(f"{base_url}/api/method/ping", timeout=5) as response:
-			return response.status == 200
-	except OSError:
-		return False
-
-
 def make_till(bench: Path, site: str) -> dict:
 	"""A till for the Administrator and a fresh customer with a tier and points, on the site."""
-	result = subprocess.run(
-		[
-			str(bench / "env" / "bin" / "python"),
-			"-m",
-			"frappe.utils.bench_helper",
-			"frappe",
-			"--site",
-			site,
-			"execute",
-			"loyalty_crm.testing.browser_pos_till",
-		],
-		cwd=bench / "sites",
-		capture_output=True,
-		text=True,
-		check=True,
-	)
-	line = [row for row in result.stdout.splitlines() if row.startswith("{")][-1]
-	return json.loads(line)
+	return execute_on_site(bench, site, "loyalty_crm.testing.browser_pos_till")
 
 
 class Browser(Chromium):

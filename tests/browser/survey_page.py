@@ -17,10 +17,9 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
-from cdp import Chromium
+from cdp import Chromium, execute_on_site, server_up
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -32,34 +31,9 @@ def skip(reason: str) -> None:
 	sys.exit(0)
 
 
-def server_up(base_url: str) -> bool:
-	try:
-		with urllib.request.urlopen(f"{base_url}/api/method/ping", timeout=5) as response:
-			return response.status == 200
-	except OSError:
-		return False
-
-
 def survey_links(bench: Path, site: str) -> list[str]:
 	"""Fresh invoices with survey links, made on the site by the app's test helper."""
-	result = subprocess.run(
-		[
-			str(bench / "env" / "bin" / "python"),
-			"-m",
-			"frappe.utils.bench_helper",
-			"frappe",
-			"--site",
-			site,
-			"execute",
-			"loyalty_crm.testing.browser_survey_links",
-		],
-		cwd=bench / "sites",
-		capture_output=True,
-		text=True,
-		check=True,
-	)
-	line = [row for row in result.stdout.splitlines() if row.startswith("[")][-1]
-	return json.loads(line)
+	return execute_on_site(bench, site, "loyalty_crm.testing.browser_survey_links")
 
 
 class Browser(Chromium):
