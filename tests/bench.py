@@ -3,6 +3,10 @@
 The integration tests are FrappeTestCases beside the doctypes; `bench run-tests` runs them
 on a real ERPNext site. This module only locates that bench and site and checks that its
 database and Redis answer, so the pytest run can run them or skip with one clear line.
+
+Where a skip would hide a broken CI it must not happen: in CI (``CI=true``) on a machine that
+has the bench kit beside the checkout, ``.ci/run`` has just built the bench, so a bench that is
+missing or down is a failure with its reason (:func:`must_run`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,11 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+# Lines of the bench runner's own summary, printed at the end of the pytest run (conftest).
+BENCH_SUMMARY: list[str] = []
+KIT = Path(os.environ.get("LOYALTY_CRM_KIT", CHECKOUT.parent / "shared" / "bench")).expanduser()
 
 
 @dataclass
@@ -27,6 +36,10 @@ class Bench:
 
 	def app_path(self) -> Path:
 		return (self.path / "apps" / "loyalty_crm").resolve()
+
+	def runs_checkout(self) -> bool:
+		"""The bench must test this checkout, not whatever copy its apps/ folder happens to hold."""
+		return self.app_path() == CHECKOUT
 
 	def command(self, *args: str) -> list[str]:
 		"""bench's own entry point, without needing the bench CLI on PATH."""
@@ -53,6 +66,11 @@ def find_bench() -> Bench:
 		if not _answers(host, port):
 			return Bench(path, site, f"bench at {path} found but its {label} at {host}:{port} is not running")
 	return Bench(path, site, None)
+
+
+def must_run() -> bool:
+	"""In CI with the kit present the bench was built for this run: no silent skip."""
+	return os.environ.get("CI", "").lower() in ("1", "true", "yes") and (KIT / "build.sh").is_file()
 
 
 def _default_site(path: Path, common: dict) -> str | None:
