@@ -39,6 +39,8 @@ INSERT_FIELDS = [
 	"voucher_no",
 	"reason",
 	"eligible_amount",
+	"against_voucher_type",
+	"against_voucher_no",
 ]
 
 
@@ -115,12 +117,14 @@ def append_rows(
 	voucher_no: str | None = None,
 	reason: str | None = None,
 	eligible_amount: Decimal | None = None,
+	against: tuple[str, str] | None = None,
 ) -> list[str]:
 	"""Insert planned rows as they are, in one statement, and refresh the customer's balance cache.
 
 	The rows were planned and checked by the engine from documents Frappe already validated, so
 	they go in with one bulk INSERT rather than a Document each: this runs on every till sale.
-	Points go to the DECIMAL column as exact decimals, never through a float.
+	Points go to the DECIMAL column as exact decimals, never through a float. ``against`` is the
+	(doctype, name) the points are about when that is not the source (a survey's invoice).
 	"""
 	rows = list(rows)
 	if not rows:
@@ -151,6 +155,7 @@ def append_rows(
 			voucher_no,
 			reason,
 			amount,
+			*(against or (None, None)),
 		)
 		for row in rows
 	]
@@ -210,3 +215,105 @@ def _as_engine_row(row: dict) -> dict:
 	row = dict(row)
 	row["points"] = to_decimal(row["points"])
 	return row
+
+
+# ---------------------------------------------------------------- many customers at once
+
+
+ENTRY_PREFIX = "LLE-"
+
+
+def reserve_entry_names(count: int) -> list[str]:
+	"""A block of names from the ledger's own series (LLE-.#########) in one locked update.
+
+	Same names :func:`new_entry_name` gives one by one, without a series update per row.
+	"""
+	if count <= 0:
+		return []
+	row = frappe.db.sql("select `current` from `tabSeries` where `name` = %s for update", ENTRY_PREFIX)
+	start = cint(row[0][0]) if row else 0
+	if row:
+		frappe.db.sql(
+			"update `tabSeries` set `current` = %s where `name` = %s", (start + count, ENTRY_PREFIX)
+		)
+	else:
+		frappe.db.sql("insert into `tabSeries` (`name`, `current`) values (%s, %s)", (ENTRY_PREFIX, count))
+	return [f"{ENTRY_PREFIX}{number:09d}" for number in range(start + 1, start + count + 1)]
+
+
+def lock_customers(customers: list[str]) -> None:
+	""":func:`lock_customer` for many customers, in name order so two jobs cannot deadlock."""
+	ordered = sorted(set(customers))
+	for first in range(0, len(ordered), 1000):
+		frappe.db.sql(
+			"select name from `tabCustomer` where name in %(names)s order by name for update",
+			{"names": tuple(ordered[first : first + 1000])},
+		)
+
+
+def append_customer_lots(
+	rows_by_customer: dict[str, dict],
+	*,
+	company: str,
+	voucher_type: str,
+	voucher_no: str,
+	reason: str | None = None,
+) -> dict[str, str]:
+	"""One new lot per customer (e.g. a campaign's bonus points), bulk-inserted under the customers' locks.
+
+	The caller plans each row with ``engine.plan_earn`` (names from :func:`reserve_entry_names`)
+	and has already taken :func:`lock_customers`. Balance caches are refreshed with one UPDATE
+	per 1,000 customers. Returns customer -> entry name.
+	"""
+	if not rows_by_customer:
+		return {}
+	point_value = to_decimal(settings().point_value)
+	now = now_datetime()
+	user = frappe.session.user
+	customers = list(rows_by_customer)
+	names = {}
+	for first in range(0, len(customers), 1000):
+		names.update(
+			frappe.db.sql(
+				"select name, customer_name from `tabCustomer` where name in %(names)s",
+				{"names": tuple(customers[first : first + 1000])},
+			)
+		)
+	values = [
+		tuple(
+			{
+				"name": row["name"],
+				"creation": now,
+				"modified": now,
+				"owner": user,
+				"modified_by": user,
+				"customer": customer,
+				"customer_name": names.get(customer),
+				"company": company,
+				"entry_type": row["entry_type"],
+				"posting_date": row["posting_date"],
+				"expiry_date": row.get("expiry_date"),
+				"points": Decimal(row["points"]),
+				"currency_value": engine.round_currency(Decimal(row["points"]) * point_value),
+				"lot": row["lot"],
+				"reverses": row.get("reverses"),
+				"voucher_type": voucher_type,
+				"voucher_no": voucher_no,
+				"reason": reason,
+				"eligible_amount": Decimal(0),
+			}.get(field)
+			for field in INSERT_FIELDS
+		)
+		for customer, row in rows_by_customer.items()
+	]
+	frappe.db.bulk_insert(LEDGER, INSERT_FIELDS, values)
+	for first in range(0, len(customers), 1000):
+		frappe.db.sql(
+			f"""update `tabCustomer` c
+			set c.loyalty_crm_points_balance = (
+				select coalesce(sum(e.points), 0) from `tab{LEDGER}` e where e.customer = c.name
+			)
+			where c.name in %(names)s""",
+			{"names": tuple(customers[first : first + 1000])},
+		)
+	return {customer: row["name"] for customer, row in rows_by_customer.items()}

@@ -429,23 +429,19 @@ def reward_points(template: str | None) -> Decimal:
 
 
 def award_points(doc) -> Decimal:
-	"""Points for answering: once per invoice, written to the ledger with the survey as source."""
+	"""Points for answering: once per invoice, written to the ledger with the survey as source.
+
+	"Once per invoice" is read from the ledger, not from the surveys: a survey can be deleted
+	(by force, or before this rule existed), its ledger rows cannot. The Earn row carries the
+	invoice as its *against* document, so a later survey for that invoice finds it.
+	"""
 	if doc.flags.skip_reward or not (doc.source_doctype and doc.source_name and doc.company):
 		return Decimal(0)
 	points = reward_points(doc.template)
 	if points <= 0:
 		return Decimal(0)
 	ledger.lock_customer(doc.customer)
-	earlier = frappe.db.exists(
-		SURVEY,
-		{
-			"source_doctype": doc.source_doctype,
-			"source_name": doc.source_name,
-			"points_awarded": (">", 0),
-			"name": ("!=", doc.name),
-		},
-	)
-	if earlier:
+	if rewarded_for_invoice(doc.source_doctype, doc.source_name):
 		return Decimal(0)
 	try:
 		row = points_engine.plan_earn(
@@ -465,10 +461,59 @@ def award_points(doc) -> Decimal:
 		reason=_("Answered the satisfaction survey for {0} {1}").format(
 			_(doc.source_doctype), doc.source_name
 		),
+		against=(doc.source_doctype, doc.source_name),
 	)
 	ledger.settle_debts(doc.customer, doc.company, getdate(doc.submitted_on))
 	doc.db_set("points_awarded", float(points), update_modified=False)
 	return points
+
+
+def rewarded_for_invoice(doctype: str, name: str) -> str | None:
+	"""The ledger's Earn row that rewarded a survey about this invoice, if any.
+
+	A locking read: under the customer lock it sees a reward another request committed while we
+	waited. Rows written before the ledger named the invoice are found through their survey.
+	"""
+	values = {"survey": SURVEY, "doctype": doctype, "name": name}
+	rows = frappe.db.sql(
+		f"""select name from `tab{ledger.LEDGER}`
+		where voucher_type = %(survey)s and entry_type = 'Earn'
+			and against_voucher_type = %(doctype)s and against_voucher_no = %(name)s
+		limit 1 for update""",
+		values,
+	) or frappe.db.sql(
+		f"""select lle.name from `tab{ledger.LEDGER}` lle
+		join `tab{SURVEY}` survey on survey.name = lle.voucher_no
+		where lle.voucher_type = %(survey)s and lle.entry_type = 'Earn'
+			and coalesce(lle.against_voucher_no, '') = ''
+			and survey.source_doctype = %(doctype)s and survey.source_name = %(name)s
+		limit 1 for update""",
+		values,
+	)
+	return rows[0][0] if rows else None
+
+
+def check_delete(doc) -> None:
+	"""A survey that earned points stays: it is the reason for points the customer holds.
+
+	Deleting it would leave ledger rows without their source; taking the points back is a
+	decision for a Loyalty Points Adjustment, never a side effect of tidying up surveys.
+	"""
+	rows = frappe.get_all(
+		ledger.LEDGER,
+		filters={"voucher_type": SURVEY, "voucher_no": doc.name},
+		fields=["name", "points"],
+		order_by="creation asc",
+	)
+	total = sum((ledger.to_decimal(row.points) for row in rows), Decimal(0))
+	if rows:
+		frappe.throw(
+			_(
+				"Satisfaction Survey {0} earned {1} loyalty points (ledger entry {2}), so it cannot be deleted. To take the points back, submit a Loyalty Points Adjustment; to hide personal data, use a Personal Data Deletion Request."
+			).format(doc.name, points_engine.round_points(total, ledger.precision()), rows[0].name),
+			frappe.LinkExistsError,
+			title=_("Satisfaction Survey"),
+		)
 
 
 # ---------------------------------------------------------------- the public page's submission

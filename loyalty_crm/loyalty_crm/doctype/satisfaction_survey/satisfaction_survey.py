@@ -17,3 +17,6 @@ class SatisfactionSurvey(Document):
 
 	def after_insert(self):
 		surveys.award_points(self)
+
+	def on_trash(self):
+		surveys.check_delete(self)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
-from frappe.utils import add_days, nowdate
+from frappe.utils import add_days, flt, nowdate
 
 from loyalty_crm.services import surveys
 from loyalty_crm.testing import (
@@ -230,6 +230,92 @@ class TestSatisfactionSurvey(FrappeTestCase):
 			{"doctype": "Satisfaction Survey", "customer": self.customer, "csat": 5}
 		).insert()
 		self.assertEqual(points_of("Satisfaction Survey", loose.name), 0)
+
+	def desk_survey(self, **values):
+		return frappe.get_doc(
+			{
+				"doctype": "Satisfaction Survey",
+				"customer": self.customer,
+				"csat": 5,
+				"source_doctype": "Sales Invoice",
+				"source_name": self.invoice.name,
+				**values,
+			}
+		)
+
+	def assert_ledger_balances(self):
+		rows = frappe.get_all("Loyalty Ledger Entry", filters={"customer": self.customer}, pluck="points")
+		cached = frappe.db.get_value("Customer", self.customer, "loyalty_crm_points_balance")
+		self.assertEqual(Decimal(str(cached)), sum((Decimal(str(p)) for p in rows), Decimal(0)))
+		return balance(self.customer)
+
+	def test_rewarded_survey_cannot_be_deleted_and_a_deleted_one_is_not_paid_again(self):
+		before = balance(self.customer)
+		token = surveys.issue_invitation(self.invoice)
+		survey = surveys.submit_response(token, ANSWERS)
+		earn = frappe.get_all(
+			"Loyalty Ledger Entry",
+			filters={"voucher_type": "Satisfaction Survey", "voucher_no": survey.name},
+			fields=["entry_type", "points", "against_voucher_type", "against_voucher_no"],
+		)
+		self.assertEqual(len(earn), 1)
+		self.assertEqual(
+			(earn[0].against_voucher_type, earn[0].against_voucher_no), ("Sales Invoice", self.invoice.name)
+		)
+
+		# deleting it is refused, saying why and what to do instead; nothing changes
+		with self.assertRaisesRegex(
+			frappe.LinkExistsError, r"earned 25(\.0+)? loyalty points.*Loyalty Points Adjustment"
+		):
+			frappe.delete_doc("Satisfaction Survey", survey.name)
+		self.assertTrue(frappe.db.exists("Satisfaction Survey", survey.name))
+		self.assertEqual(self.assert_ledger_balances(), before + 25)
+
+		# whatever happens to the documents (deleted around the controller, link and all), the ledger
+		# remembers the invoice was rewarded: neither the desk nor a fresh link pays again
+		frappe.db.delete("Satisfaction Survey", {"name": survey.name})
+		frappe.db.delete("Survey Invitation", {"source_name": self.invoice.name})
+		again = self.desk_survey().insert()
+		self.assertEqual(flt(again.points_awarded), 0)
+		self.assertEqual(points_of("Satisfaction Survey", again.name), 0)
+		frappe.db.delete("Satisfaction Survey", {"name": again.name})
+		fresh = surveys.submit_response(surveys.issue_invitation(self.invoice), ANSWERS)
+		self.assertEqual(flt(fresh.points_awarded), 0)
+		self.assertEqual(self.assert_ledger_balances(), before + 25)
+
+		# a survey that earned nothing can be deleted
+		unpaid = self.desk_survey(ces=3).insert()
+		frappe.delete_doc("Satisfaction Survey", unpaid.name)
+		self.assertFalse(frappe.db.exists("Satisfaction Survey", unpaid.name))
+
+	def test_reward_written_before_the_ledger_named_the_invoice_still_counts(self):
+		# an Earn row of an earlier version carries the survey only, not the invoice
+		old = self.desk_survey()
+		old.flags.skip_reward = True
+		old.insert()
+		from loyalty_crm.engine import points as points_engine
+		from loyalty_crm.services import ledger
+
+		row = points_engine.plan_earn(
+			Decimal(25), frappe.utils.getdate(), None, new_name=ledger.new_entry_name
+		)
+		ledger.append_rows(
+			[row],
+			customer=self.customer,
+			company=old.company,
+			voucher_type="Satisfaction Survey",
+			voucher_no=old.name,
+		)
+		before = balance(self.customer)
+		again = self.desk_survey(ces=6).insert()
+		self.assertEqual(flt(again.points_awarded), 0)
+		self.assertEqual(self.assert_ledger_balances(), before)
+		# another invoice of the same customer is still rewarded once
+		other = sales_invoice(self.customer, rate=30)
+		before = balance(self.customer)
+		first = self.desk_survey(source_name=other.name).insert()
+		self.assertEqual(first.points_awarded, 25)
+		self.assertEqual(self.assert_ledger_balances(), before + 25)
 
 	# ------------------------------------------------------------ receipt QR
 
