@@ -28,6 +28,8 @@ doc_events = {
 	# Survey links made on submit, when Survey Settings say so
 	"Sales Invoice": {"on_submit": "loyalty_crm.services.surveys.on_invoice_submit"},
 	"POS Invoice": {"on_submit": "loyalty_crm.services.surveys.on_invoice_submit"},
+	# Members: a date of birth in the future or before 1900 is refused
+	"Customer": {"validate": "loyalty_crm.services.birthdays.validate_customer"},
 }
 
 # The ledger keeps its history when a cancelled invoice is deleted.
@@ -38,7 +40,10 @@ scheduler_events = {
 		"loyalty_crm.services.expiry.expire_points_daily",
 		"loyalty_crm.services.segments.refresh_segments_daily",
 		"loyalty_crm.services.tiers.evaluate_tiers_daily",
+		"loyalty_crm.services.birthdays.grant_birthday_points_daily",
+		"loyalty_crm.services.churn.score_churn_daily",
 	],
+	"weekly": ["loyalty_crm.services.churn.train_churn_weekly"],
 }
 
 # Desk and till
@@ -49,6 +54,8 @@ doctype_js = {
 	"POS Invoice": "public/js/survey_invoice.js",
 }
 page_js = {"point-of-sale": "public/js/pos.js"}
+# Report filter labels and the Loyalty CRM breadcrumb (every desk page; the reports call it).
+app_include_js = ["/assets/loyalty_crm/js/loyalty_reports.js"]
 
 # Satisfaction surveys
 # --------------------
@@ -57,6 +64,8 @@ jinja = {
 	"methods": [
 		"loyalty_crm.services.surveys.loyalty_survey_qr",
 		"loyalty_crm.services.surveys.loyalty_survey_url",
+		# the Loyalty Member Card print format: number, Code 128 barcode, QR code
+		"loyalty_crm.services.cards.loyalty_member_card",
 	],
 }
 
@@ -66,5 +75,11 @@ user_data_fields = [
 		"doctype": "Satisfaction Survey",
 		"filter_by": "email",
 		"redact_fields": ["comment", "resolution_notes", "email", "customer_name"],
+	},
+	# The date of birth (birthday rewards); Frappe redacts a Date to 1111-01-01, which earns nothing.
+	{
+		"doctype": "Customer",
+		"filter_by": "email_id",
+		"redact_fields": ["loyalty_crm_date_of_birth"],
 	},
 ]

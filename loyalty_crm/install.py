@@ -16,10 +16,44 @@ def get_custom_fields() -> dict[str, list[dict]]:
 	"""Read-only caches on Customer that the app's jobs fill; the ledger and jobs are the truth."""
 	return {
 		"Customer": [
+			# Members: date of birth (personal data, see hooks.user_data_fields) and the member card.
+			{
+				"fieldname": "loyalty_crm_date_of_birth",
+				"fieldtype": "Date",
+				"label": "Date of Birth",
+				"insert_after": "gender",
+				"no_copy": 1,
+				"description": "Earns the birthday points of Loyalty Settings once a year; born on 29 February: 28 February in other years.",
+			},
+			{
+				"fieldname": "loyalty_crm_card_number",
+				"fieldtype": "Data",
+				"label": "Member Card Number",
+				"insert_after": "loyalty_crm_date_of_birth",
+				"unique": 1,
+				"no_copy": 1,
+				"in_standard_filter": 1,
+				"description": "Issued with the first loyalty points or by Issue Member Card; scanned or typed at the till to find the customer.",
+			},
+			# The loyalty panel (public/js/customer.js, services/customer_panel.py): on the first tab,
+			# right under the customer's name, so a desk user sees the loyalty picture without hunting.
+			{
+				"fieldname": "loyalty_crm_panel_section",
+				"fieldtype": "Section Break",
+				"label": "Loyalty",
+				"insert_after": "image",
+				"depends_on": "eval:!doc.__islocal",
+			},
+			{
+				"fieldname": "loyalty_crm_panel",
+				"fieldtype": "HTML",
+				"label": "Loyalty Panel",
+				"insert_after": "loyalty_crm_panel_section",
+			},
 			{
 				"fieldname": "loyalty_crm_section",
 				"fieldtype": "Section Break",
-				"label": "Loyalty",
+				"label": "Loyalty Details",
 				"insert_after": "loyalty_program_tier",
 				"collapsible": 1,
 			},
@@ -89,17 +123,38 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"fieldname": "loyalty_crm_churn_risk",
 				"fieldtype": "Select",
 				"label": "Churn Risk",
-				"options": "\nLow\nMedium\nHigh",
+				"options": "\nLow\nMedium\nHigh\nCritical",
 				"insert_after": "loyalty_crm_segment",
 				"read_only": 1,
 				"no_copy": 1,
+				"in_standard_filter": 1,
+				"description": "Band of the customer's main company (highest predicted value), from the daily churn scoring.",
+			},
+			# Churn: the scoring job (services/churn.py) fills these from the customer's main company.
+			{
+				"fieldname": "loyalty_crm_churn_drivers",
+				"fieldtype": "Small Text",
+				"label": "Churn Drivers",
+				"insert_after": "loyalty_crm_churn_risk",
+				"read_only": 1,
+				"no_copy": 1,
+				"depends_on": "loyalty_crm_churn_risk",
+			},
+			{
+				"fieldname": "loyalty_crm_churn_scored_on",
+				"fieldtype": "Date",
+				"label": "Churn Scored On",
+				"insert_after": "loyalty_crm_churn_drivers",
+				"read_only": 1,
+				"no_copy": 1,
+				"depends_on": "loyalty_crm_churn_risk",
 			},
 			# Segments: the refresh (services/segments.py) fills these from the customer's main company.
 			{
 				"fieldname": "loyalty_crm_rfm_segment",
 				"fieldtype": "Data",
 				"label": "RFM Segment",
-				"insert_after": "loyalty_crm_churn_risk",
+				"insert_after": "loyalty_crm_churn_scored_on",
 				"read_only": 1,
 				"no_copy": 1,
 				"in_standard_filter": 1,
@@ -159,10 +214,36 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"label": "Segment Memberships",
 				"insert_after": "loyalty_crm_clv_band",
 			},
+			# Campaigns: the customer's marketing opt-out, respected by every message the app sends.
+			{
+				"fieldname": "loyalty_crm_no_marketing",
+				"fieldtype": "Check",
+				"label": "No Marketing Messages",
+				"insert_after": "loyalty_crm_segments_html",
+				"description": "Leaves the customer out of retention campaigns (no offer, no email, no SMS).",
+			},
 		],
 		# Tiers: the customer's tier when the invoice was saved; a tier's discount Pricing Rule reads it.
-		"Sales Invoice": [invoice_tier_field()],
+		"Sales Invoice": [invoice_tier_field(), invoice_coupon_field()],
 		"POS Invoice": [invoice_tier_field()],
+	}
+
+
+def invoice_coupon_field() -> dict:
+	"""ERPNext 15 has Coupon Code on POS Invoice and Sales Order but not on Sales Invoice.
+
+	Named ``coupon_code`` like theirs, so ERPNext's own transaction Pricing Rule code (which reads
+	``doc.coupon_code``) applies a campaign coupon's discount on a desk invoice as it does at the
+	till; events/coupon.py checks and counts its use as ERPNext does for POS Invoices.
+	"""
+	return {
+		"fieldname": "coupon_code",
+		"fieldtype": "Link",
+		"options": "Coupon Code",
+		"label": "Coupon Code",
+		"insert_after": "section_break_49",
+		"print_hide": 1,
+		"no_copy": 1,
 	}
 
 
@@ -192,6 +273,7 @@ def after_install():
 	make_loyalty_mode_of_payment()
 	make_survey_secret()
 	make_tier_defaults()
+	make_member_defaults()
 	frappe.db.commit()
 
 
@@ -203,6 +285,20 @@ def after_migrate():
 	make_loyalty_mode_of_payment()
 	make_survey_secret()
 	make_tier_defaults()
+	make_member_defaults()
+
+
+def make_member_defaults():
+	"""Card numbers in the Customer search, the birthday email template, the starter segments and survey template.
+
+	The starter records are imported only when their files changed and never over an edit
+	(services/starter_data.py).
+	"""
+	from loyalty_crm.services import birthdays, cards, starter_data
+
+	cards.add_card_to_customer_search()
+	birthdays.make_birthday_email_template()
+	starter_data.sync()
 
 
 def fill_missing_setting_defaults(doctype: str = "Loyalty Settings"):
@@ -228,7 +324,16 @@ def before_uninstall():
 
 	delete_tier_pricing_rules()
 	tier_setup.delete_email_templates()
+	delete_member_defaults()
 	delete_custom_fields(get_custom_fields())
+
+
+def delete_member_defaults():
+	from loyalty_crm.services import birthdays, cards, starter_data
+
+	cards.remove_card_from_customer_search()
+	birthdays.delete_birthday_email_template()
+	frappe.db.delete("DefaultValue", {"defkey": starter_data.STATE_KEY})
 
 
 def after_uninstall():

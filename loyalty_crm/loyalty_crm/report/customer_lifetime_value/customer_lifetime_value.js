@@ -2,6 +2,8 @@
 // For license information, please see license.txt
 
 frappe.query_reports["Customer Lifetime Value"] = {
+	// filter labels and the Loyalty CRM breadcrumb: public/js/loyalty_reports.js
+	onload: (report) => loyalty_crm.reports.setup(report),
 	filters: [
 		{
 			fieldname: "company",
@@ -52,13 +54,15 @@ frappe.query_reports["Customer Lifetime Value"] = {
 		},
 		{
 			fieldname: "segment",
-			label: __("Segment"),
-			fieldtype: "Data",
+			label: __("Customer Segment"),
+			fieldtype: "Link",
+			options: "Customer Segment",
 		},
 		{
 			fieldname: "tier",
-			label: __("Tier"),
-			fieldtype: "Data",
+			label: __("Loyalty Tier"),
+			fieldtype: "Link",
+			options: "Loyalty Tier",
 		},
 	],
 };

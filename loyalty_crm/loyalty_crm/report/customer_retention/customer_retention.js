@@ -2,6 +2,8 @@
 // For license information, please see license.txt
 
 frappe.query_reports["Customer Retention"] = {
+	// filter labels and the Loyalty CRM breadcrumb: public/js/loyalty_reports.js
+	onload: (report) => loyalty_crm.reports.setup(report),
 	filters: [
 		{
 			fieldname: "company",

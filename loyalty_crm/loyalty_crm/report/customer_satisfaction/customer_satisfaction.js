@@ -2,6 +2,8 @@
 // For license information, please see license.txt
 
 frappe.query_reports["Customer Satisfaction"] = {
+	// filter labels and the Loyalty CRM breadcrumb: public/js/loyalty_reports.js
+	onload: (report) => loyalty_crm.reports.setup(report),
 	filters: [
 		{
 			fieldname: "company",
@@ -32,12 +34,14 @@ frappe.query_reports["Customer Satisfaction"] = {
 		{
 			fieldname: "segment",
 			label: __("Customer Segment"),
-			fieldtype: "Data",
+			fieldtype: "Link",
+			options: "Customer Segment",
 		},
 		{
 			fieldname: "tier",
 			label: __("Loyalty Tier"),
-			fieldtype: "Data",
+			fieldtype: "Link",
+			options: "Loyalty Tier",
 		},
 		{
 			fieldname: "show_responses",

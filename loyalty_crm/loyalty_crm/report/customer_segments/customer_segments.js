@@ -1,5 +1,7 @@
 // Customer Segments: members per segment with their RFM scores, sizes and revenue share.
 frappe.query_reports["Customer Segments"] = {
+	// filter labels and the Loyalty CRM breadcrumb: public/js/loyalty_reports.js
+	onload: (report) => loyalty_crm.reports.setup(report),
 	filters: [
 		{
 			fieldname: "company",
