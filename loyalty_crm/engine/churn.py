@@ -78,6 +78,8 @@ FEATURES: dict[str, tuple[str, str]] = {
 	"interval_median_days": ("The customer's own median days between purchases", "days"),
 	"interval_cv": ("Coefficient of variation of the days between purchases", "ratio"),
 	"recency_ratio": ("Days since the last purchase ÷ own median interval", "ratio"),
+	"last_interval_ratio": ("The last gap between purchases ÷ own median gap (slowing down)", "ratio"),
+	"last_spend_ratio": ("Spend on the last purchase day ÷ own mean spend per purchase day", "ratio"),
 	"spend_trend": ("Net spend in the last 90 days ÷ the 90 days before, minus 1", "ratio"),
 	"return_share": ("Returned amount ÷ amount bought", "share"),
 	"expected_purchases": ("BG/NBD expected purchases in the horizon", "count"),
@@ -89,27 +91,47 @@ FEATURES: dict[str, tuple[str, str]] = {
 	"tier_rank": ("Loyalty tier rank (higher is better)", "rank"),
 }
 
-# feature -> (message for a value, message when the value is missing); {0}, {1} are ``values``
-DRIVER_MESSAGES: dict[str, tuple[str, str | None]] = {
-	"recency_days": (_("No purchase for {0} days"), None),
-	"frequency": (_("Only {0} purchase days so far"), None),
-	"monetary_mean": (_("Spends {0} per visit, typical is {1}"), None),
-	"monetary_total": (_("Has spent {0} in total, typical is {1}"), None),
-	"tenure_days": (_("Customer for {0} days"), None),
-	"interval_median_days": (_("Usually buys every {0} days"), _("Has bought only once")),
-	"interval_cv": (_("Irregular buying rhythm (variation {0})"), None),
-	"recency_ratio": (_("No purchase for {0}× their usual interval"), _("Has bought only once")),
-	"spend_trend": (_("Spend down {0} % on the previous quarter"), _("Nothing spent in the quarter before")),
-	"return_share": (_("Returned {0} % of what they bought"), None),
-	"expected_purchases": (_("Expected purchases in the next {1} days: {0}"), None),
-	"p_alive": (_("Chance of still being active: {0} %"), None),
-	"last_nps": (_("Last NPS answer was {0}"), _("Never answered a survey")),
-	"last_csat": (_("Last satisfaction score was {0}"), _("Never answered a survey")),
-	"complaints_180d": (_("Complaint in the last 180 days ({0})"), None),
-	"points_balance": (_("Points balance {0}"), _("No points balance")),
-	"tier_rank": (_("Tier rank {0}"), _("No loyalty tier")),
+# Drivers are reported per group of related features, each group set to its medians together:
+# setting "days since the last purchase" alone to the median while P(alive), which is computed
+# from it, keeps its value asks the model about a customer who cannot exist, and correlated
+# features would each claim the same reason. The first member named is the one the sentence
+# is about.
+DRIVER_GROUPS: dict[str, tuple[str, ...]] = {
+	"silence": ("recency_ratio", "recency_days", "p_alive", "expected_purchases"),
+	"rhythm": ("frequency", "interval_median_days", "interval_cv", "tenure_days"),
+	"slowdown": ("last_interval_ratio",),
+	"spend": ("monetary_mean", "monetary_total"),
+	"last_spend": ("last_spend_ratio",),
+	"trend": ("spend_trend",),
+	"returns": ("return_share",),
+	"nps": ("last_nps",),
+	"csat": ("last_csat",),
+	"complaints": ("complaints_180d",),
+	"points": ("points_balance",),
+	"tier": ("tier_rank",),
 }
-SPEND_UP_MESSAGE = _("Spend up {0} % on the previous quarter")
+DRIVER_MESSAGES: dict[str, str] = {
+	"silence_ratio": _("No purchase for {0}× their usual interval"),
+	"silence_days": _("No purchase for {0} days"),
+	"rhythm_once": _("Has bought only once, {0} days ago"),
+	"rhythm": _("Only {0} purchases in {1} days"),
+	"slowdown": _("Last gap between purchases was {0}× their usual"),
+	"spend": _("Spends {0} per visit, typical is {1}"),
+	"last_spend": _("Last purchase was {0} % below their usual spend"),
+	"trend_down": _("Spend down {0} % on the previous quarter"),
+	"trend_up": _("Spend up {0} % on the previous quarter"),
+	"trend_none": _("Nothing spent in the quarter before"),
+	"returns": _("Returned {0} % of what they bought"),
+	"nps": _("Last NPS answer was {0}"),
+	"csat": _("Last satisfaction score was {0}"),
+	"no_survey": _("Never answered a survey"),
+	"complaints": _("Complaint in the last 180 days"),
+	"complaints_many": _("{0} complaints in the last 180 days"),
+	"points": _("Points balance {0}"),
+	"no_points": _("No points balance"),
+	"tier": _("Tier rank {0}"),
+	"no_tier": _("No loyalty tier"),
+}
 
 
 @dataclass
@@ -159,11 +181,12 @@ def churn_features(
 	_check_horizon(horizon_days)
 	cutoff = _date(cutoff, "cutoff")
 	frame = normalize_transactions(transactions)
+	last_data = frame["date"].max()
 	frame = frame[frame["date"] <= cutoff]
 	days = daily_purchases(frame)
 	if days.empty:
 		raise EngineError(_("There are no purchases (positive net amounts) on or before {0}"), cutoff.date())
-	features, _models = _features_at(frame, days, cutoff, horizon_days, side, last_data=frame["date"].max())
+	features, _models = _features_at(frame, days, cutoff, horizon_days, side, last_data=last_data)
 	return features
 
 
@@ -206,6 +229,11 @@ def _features_at(
 	out["interval_median_days"] = median
 	out["interval_cv"] = (std / mean).where(counts >= 2)
 	out["recency_ratio"] = out["recency_days"] / median.clip(lower=1.0)
+	last_gap = by_gap.last().reindex(index)
+	out["last_interval_ratio"] = (last_gap / median.clip(lower=1.0)).where(counts >= 2)
+	out["last_spend_ratio"] = (
+		grouped["amount"].last() / out["monetary_mean"].where(out["monetary_mean"] > 0)
+	).where(count >= 2)
 
 	recent_start = cutoff - pd.Timedelta(days=TREND_DAYS)
 	before_start = recent_start - pd.Timedelta(days=TREND_DAYS)
@@ -594,14 +622,14 @@ class ChurnModel:
 		)
 		X = features[self.feature_names_].to_numpy(dtype=float)
 		score = self.estimator_.predict_proba(X)[:, 1]
-		effects = self._effects(X, score)
+		groups, effects = self._effects(X, score)
 		value = _predicted_clv(bgnbd, summary, clv)
 		out = pd.DataFrame(
 			{
 				"customer": features.index.to_numpy(),
 				"score": score,
 				"band": risk_band(pd.Series(score), thresholds).to_numpy(),
-				"drivers": _driver_lists(features, self.feature_names_, self.medians_, effects, horizon),
+				"drivers": _driver_lists(features, self.medians_, groups, effects),
 				"expected_purchases": features["expected_purchases"].to_numpy(),
 				"p_alive": features["p_alive"].to_numpy(),
 				"predicted_clv": value.to_numpy(),
@@ -611,15 +639,18 @@ class ChurnModel:
 		)
 		return out
 
-	def _effects(self, X: np.ndarray, score: np.ndarray) -> np.ndarray:
-		"""Score minus the score with one feature set to the median: how much each feature raises it."""
-		effects = np.empty_like(X)
+	def _effects(self, X: np.ndarray, score: np.ndarray) -> tuple[list[str], np.ndarray]:
+		"""Per driver group: score minus the score with the group's features set to their medians."""
+		names = self.feature_names_
 		medians = self.medians_.to_numpy(dtype=float)
-		for j in range(X.shape[1]):  # a loop over features, each step vectorised over customers
+		groups = [g for g, members in DRIVER_GROUPS.items() if any(m in names for m in members)]
+		effects = np.empty((len(X), len(groups)))
+		for k, group in enumerate(groups):  # a loop over groups, each step vectorised over customers
+			columns = [j for j, name in enumerate(names) if name in DRIVER_GROUPS[group]]
 			changed = X.copy()
-			changed[:, j] = medians[j]
-			effects[:, j] = score - self.estimator_.predict_proba(changed)[:, 1]
-		return effects
+			changed[:, columns] = medians[columns]
+			effects[:, k] = score - self.estimator_.predict_proba(changed)[:, 1]
+		return groups, effects
 
 
 def _prepared(transactions: pd.DataFrame, as_of: object) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -733,67 +764,81 @@ def _predicted_clv(bgnbd: BetaGeoModel | None, summary: pd.DataFrame, clv: pd.Se
 
 
 def _driver_lists(
-	features: pd.DataFrame, names: list[str], medians: pd.Series, effects: np.ndarray, horizon: int
+	features: pd.DataFrame, medians: pd.Series, groups: list[str], effects: np.ndarray
 ) -> list[list[dict]]:
-	"""Up to three drivers per customer, largest score increase first."""
+	"""Up to three drivers per customer, largest score increase first, each a sentence template and its numbers."""
 	order = np.argsort(-effects, axis=1, kind="stable")[:, :3]
 	top_effect = np.take_along_axis(effects, order, axis=1)
-	values = features[names].to_numpy(dtype=float)
-	texts = {
-		name: _driver_texts(name, values[:, j], float(medians[name]), horizon) for j, name in enumerate(names)
-	}
+	columns = {name: features[name].to_numpy(dtype=float) for name in FEATURES}
+	typical_spend = round(float(medians.get("monetary_mean", np.nan)), 2)
 	drivers: list[list[dict]] = []
-	for row in range(len(values)):  # assembling output lists; every number above is vectorised
+	for row in range(len(features)):  # assembling output lists; every number is computed above
 		items = []
 		for k in range(order.shape[1]):
 			effect = float(top_effect[row, k])
 			if effect < DRIVER_MIN_EFFECT:
 				break
-			name = names[order[row, k]]
-			message, shown = texts[name][row]
-			items.append({"feature": name, "message": message, "values": shown, "effect": round(effect, 4)})
+			feature, key, values = _driver_sentence(groups[order[row, k]], columns, row, typical_spend)
+			items.append(
+				{
+					"feature": feature,
+					"message": DRIVER_MESSAGES[key],
+					"values": values,
+					"effect": round(effect, 4),
+				}
+			)
 		drivers.append(items)
 	return drivers
 
 
-def _driver_texts(name: str, values: np.ndarray, median: float, horizon: int) -> list[tuple[str, list]]:
-	"""The message template and the rounded numbers for one feature, for every customer."""
-	message, missing = DRIVER_MESSAGES[name]
-	out: list[tuple[str, list]] = []
-	typical = _display(name, median)
-	for value in values.tolist():
-		if not math.isfinite(value):
-			out.append((missing or message, []))
-		elif name == "spend_trend":
-			out.append((message if value < 0 else SPEND_UP_MESSAGE, [int(round(abs(value) * 100))]))
-		elif name in ("monetary_mean", "monetary_total"):
-			out.append((message, [_display(name, value), typical]))
-		elif name == "expected_purchases":
-			out.append((message, [_display(name, value), horizon]))
-		else:
-			out.append((message, [_display(name, value)]))
-	return out
+def _driver_sentence(group: str, columns: dict[str, np.ndarray], row: int, typical_spend: float):
+	"""(feature, message key, values rounded for display) for one customer's driver group."""
 
+	def value(name: str) -> float:
+		return float(columns[name][row])
 
-def _display(name: str, value: float) -> float | int:
-	if not math.isfinite(value):
-		return value
-	if name in ("return_share", "p_alive"):
-		return int(round(value * 100))
-	if name in (
-		"recency_days",
-		"frequency",
-		"tenure_days",
-		"interval_median_days",
-		"complaints_180d",
-		"tier_rank",
-	):
-		return int(round(value))
-	if name in ("recency_ratio", "interval_cv"):
-		return round(value, 1)
-	if name == "expected_purchases":
-		return round(value, 2)
-	return round(value, 2)
+	if group == "silence":
+		ratio = value("recency_ratio")
+		if math.isfinite(ratio) and ratio >= 1.5:
+			return "recency_ratio", "silence_ratio", [round(ratio, 1)]
+		return "recency_days", "silence_days", [int(value("recency_days"))]
+	if group == "rhythm":
+		if value("frequency") <= 1:
+			return "frequency", "rhythm_once", [int(value("tenure_days"))]
+		return "frequency", "rhythm", [int(value("frequency")), int(value("tenure_days"))]
+	if group == "slowdown":
+		return "last_interval_ratio", "slowdown", [round(value("last_interval_ratio"), 1)]
+	if group == "last_spend":
+		return "last_spend_ratio", "last_spend", [int(round((1 - value("last_spend_ratio")) * 100))]
+	if group == "spend":
+		return "monetary_mean", "spend", [round(value("monetary_mean"), 2), typical_spend]
+	if group == "trend":
+		trend = value("spend_trend")
+		if not math.isfinite(trend):
+			return "spend_trend", "trend_none", []
+		return "spend_trend", "trend_down" if trend < 0 else "trend_up", [int(round(abs(trend) * 100))]
+	if group == "returns":
+		return "return_share", "returns", [int(round(value("return_share") * 100))]
+	if group in ("nps", "csat"):
+		feature = "last_nps" if group == "nps" else "last_csat"
+		score = value(feature)
+		return (feature, group, [round(score, 1)]) if math.isfinite(score) else (feature, "no_survey", [])
+	if group == "complaints":
+		count = value("complaints_180d")
+		return (
+			("complaints_180d", "complaints", [])
+			if count == 1
+			else ("complaints_180d", "complaints_many", [int(count)])
+		)
+	if group == "points":
+		balance = value("points_balance")
+		return (
+			("points_balance", "points", [round(balance, 2)])
+			if math.isfinite(balance)
+			else ("points_balance", "no_points", [])
+		)
+	rank = value("tier_rank")
+	return ("tier_rank", "tier", [int(rank)]) if math.isfinite(rank) else ("tier_rank", "no_tier", [])
 
 
 def drivers_text(drivers: list[dict], translate=None) -> str:
