@@ -48,6 +48,9 @@ def set_settings(**values):
 		"expiry_notice_days": 0,
 		# points tests must not depend on tier rows other tests left behind; tier tests turn tiers on
 		"enable_tiers": 0,
+		"lifecycle_at_risk_floor_days": 0,
+		"lifecycle_lapsed_floor_days": 0,
+		"tier_discount_with_manual": "Yields to a Manual Discount",
 	}
 	tables = {
 		"excluded_item_groups": [{"item_group": g} for g in values.pop("excluded_item_groups", [])],

@@ -7,9 +7,13 @@ rhythm yet and is judged against global day thresholds.
 
 Rules, with ``days_since_last`` = days from the last purchase day to ``as_of``:
 
-* thresholds -- ``at_risk_after = at_risk_factor * median_interval`` and
-  ``lapsed_after = lapsed_factor * median_interval`` with two or more purchase days, else
-  ``at_risk_days`` and ``lapsed_days``;
+* thresholds -- ``at_risk_after = max(at_risk_factor * median_interval, at_risk_floor_days)``
+  and ``lapsed_after = max(lapsed_factor * median_interval, lapsed_floor_days)`` with two or
+  more purchase days, else ``at_risk_days`` and ``lapsed_days``. The floors exist because a
+  rhythm read from a handful of purchases can be absurdly short: two purchases a day apart
+  would otherwise make a customer Lapsed four days later. By default the floors are a third
+  of the global thresholds (30 and 60 days with the defaults), so a weekly shopper still turns
+  At Risk well before a one-time buyer does, but nobody is written off within days;
 * **New** -- first purchase at most ``new_days`` days before ``as_of`` (wins over the rest: a
   newcomer has no rhythm worth judging);
 * **Lapsed** -- ``days_since_last > lapsed_after``;
@@ -60,15 +64,27 @@ STAGE_COLUMNS = (
 )
 
 
+# A floor left unset is this share of its global threshold: low enough that a customer's own
+# rhythm still matters (a weekly shopper is At Risk after 30 days, a one-time buyer after 90),
+# high enough that a burst of purchases never makes someone Lapsed within days.
+FLOOR_SHARE = 1 / 3
+
+
 @dataclass(frozen=True)
 class LifecycleSettings:
-	"""Thresholds in days and multiples of a customer's median interval (see module doc)."""
+	"""Thresholds in days and multiples of a customer's median interval (see module doc).
+
+	``at_risk_floor_days`` / ``lapsed_floor_days``: None means :data:`FLOOR_SHARE` of
+	``at_risk_days`` / ``lapsed_days``; :func:`lifecycle_settings` fills them in.
+	"""
 
 	new_days: float = 30
 	at_risk_days: float = 90
 	lapsed_days: float = 180
 	at_risk_factor: float = 2.0
 	lapsed_factor: float = 4.0
+	at_risk_floor_days: float | None = None
+	lapsed_floor_days: float | None = None
 
 
 def lifecycle_settings(settings: LifecycleSettings | Mapping[str, object] | None = None) -> LifecycleSettings:
@@ -84,6 +100,9 @@ def lifecycle_settings(settings: LifecycleSettings | Mapping[str, object] | None
 				_("Unknown lifecycle setting(s) {0}; allowed: {1}"), ", ".join(unknown), ", ".join(values)
 			)
 		values.update(given)
+	for field, share_of in (("at_risk_floor_days", "at_risk_days"), ("lapsed_floor_days", "lapsed_days")):
+		if values[field] is None:
+			values[field] = _default_floor(values[share_of])
 	for field in fields(LifecycleSettings):
 		value = values[field.name]
 		if (
@@ -107,7 +126,43 @@ def lifecycle_settings(settings: LifecycleSettings | Mapping[str, object] | None
 			values["at_risk_factor"],
 			values["lapsed_factor"],
 		)
+	# Messages name the settings as the Loyalty Settings form labels them.
+	if values["at_risk_floor_days"] > values["at_risk_days"]:
+		raise EngineError(
+			_(
+				"Never At Risk Before ({0} days) cannot be more than At Risk After ({1} days): one-purchase customers would turn At Risk sooner than regular ones"
+			),
+			_days(values["at_risk_floor_days"]),
+			_days(values["at_risk_days"]),
+		)
+	if values["lapsed_floor_days"] > values["lapsed_days"]:
+		raise EngineError(
+			_(
+				"Never Lapsed Before ({0} days) cannot be more than Lapsed After ({1} days): one-purchase customers would lapse sooner than regular ones"
+			),
+			_days(values["lapsed_floor_days"]),
+			_days(values["lapsed_days"]),
+		)
+	if values["at_risk_floor_days"] >= values["lapsed_floor_days"]:
+		raise EngineError(
+			_("Never At Risk Before ({0} days) must be fewer days than Never Lapsed Before ({1} days)"),
+			_days(values["at_risk_floor_days"]),
+			_days(values["lapsed_floor_days"]),
+		)
 	return LifecycleSettings(**{key: float(value) for key, value in values.items()})
+
+
+def _days(value: float) -> str:
+	"""A day count as people write it: 120, not 120.0."""
+	return f"{float(value):g}"
+
+
+def _default_floor(threshold: object) -> object:
+	"""A share of a valid threshold (so default floors keep the thresholds' order); anything
+	else is left for the validation below to refuse with its own message."""
+	if isinstance(threshold, numbers.Real) and not isinstance(threshold, bool) and np.isfinite(threshold):
+		return float(threshold) * FLOOR_SHARE
+	return threshold
 
 
 def lifecycle_stages(
@@ -140,9 +195,15 @@ def lifecycle_stages(
 	per["days_since_last"] = (stamp - per["last_purchase"]).dt.days.astype("int64")
 	rhythm = per["purchases"] >= 2
 	per["at_risk_after"] = np.where(
-		rhythm, config.at_risk_factor * per["median_interval"], config.at_risk_days
+		rhythm,
+		np.maximum(config.at_risk_factor * per["median_interval"], config.at_risk_floor_days),
+		config.at_risk_days,
 	)
-	per["lapsed_after"] = np.where(rhythm, config.lapsed_factor * per["median_interval"], config.lapsed_days)
+	per["lapsed_after"] = np.where(
+		rhythm,
+		np.maximum(config.lapsed_factor * per["median_interval"], config.lapsed_floor_days),
+		config.lapsed_days,
+	)
 
 	since_first = (stamp - per["first_purchase"]).dt.days
 	since_return = (stamp - per["won_back_on"]).dt.days
@@ -166,4 +227,4 @@ def _lapse_threshold_at_gap(days: pd.DataFrame, config: LifecycleSettings) -> pd
 		return pd.Series(config.lapsed_days, index=days.index, dtype="float64")
 	running = days.groupby("customer")["gap"].expanding().median().reset_index(level=0, drop=True)
 	prior = running.reindex(days.index).groupby(days["customer"]).shift(1)
-	return (config.lapsed_factor * prior).fillna(config.lapsed_days)
+	return (config.lapsed_factor * prior).clip(lower=config.lapsed_floor_days).fillna(config.lapsed_days)

@@ -182,6 +182,9 @@ def settings_from(doc) -> SegmentSettings:
 			"lapsed_days": flt(doc.lifecycle_lapsed_days),
 			"at_risk_factor": flt(doc.lifecycle_at_risk_factor),
 			"lapsed_factor": flt(doc.lifecycle_lapsed_factor),
+			# 0 (the default) = a share of the global thresholds, decided by the engine
+			"at_risk_floor_days": flt(doc.get("lifecycle_at_risk_floor_days")) or None,
+			"lapsed_floor_days": flt(doc.get("lifecycle_lapsed_floor_days")) or None,
 		}
 	)
 	table = rfm_engine.validate_segment_table(doc.rfm_segment_table)

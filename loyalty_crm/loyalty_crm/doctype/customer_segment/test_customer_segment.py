@@ -113,6 +113,35 @@ class TestCustomerSegment(FrappeTestCase):
 		self.assertEqual(str(membership.last_purchase), days_ago(10))
 		self.assertEqual(membership.company, COMPANY)
 
+	def test_lifecycle_floors_keep_a_burst_of_purchases_from_lapsing_within_days(self):
+		# two purchases a day apart: the rhythm alone says At Risk after 2 days, Lapsed after 4
+		burst, steady = self.customer(), self.customer()
+		buy(burst, 100, 41)
+		buy(burst, 100, 40)
+		for days in (100, 70, 40, 10):  # monthly: rhythm above the floors, so unchanged
+			buy(steady, 100, days)
+		lapsed = self.segment(method="Lifecycle Stage", lifecycle_stage="Lapsed")
+		at_risk = self.segment(method="Lifecycle Stage", lifecycle_stage="At Risk")
+
+		def stage(customer):
+			return frappe.db.get_value("Customer", customer, "loyalty_crm_lifecycle_stage")
+
+		# default floors: a third of 90 / 180 days; 40 days since last: > 30, <= 60
+		self.refresh()
+		self.assertEqual(stage(burst), "At Risk")
+		self.assertIn(burst, self.members(at_risk))
+		self.assertNotIn(burst, self.members(lapsed))
+		self.assertEqual(stage(steady), "Active")
+
+		# floors set by the administrator: never At Risk before 40 days (40 is not more than 40)
+		set_settings(lifecycle_at_risk_floor_days=40, lifecycle_lapsed_floor_days=50)
+		self.refresh()
+		self.assertEqual(stage(burst), "Active")
+		set_settings(lifecycle_at_risk_floor_days=20, lifecycle_lapsed_floor_days=39)
+		self.refresh()
+		self.assertEqual(stage(burst), "Lapsed")
+		self.assertIn(burst, self.members(lapsed))
+
 	def test_primary_segment_is_lowest_priority(self):
 		customer = self.customer()
 		buy(customer, 1000, 3)
@@ -246,3 +275,12 @@ class TestCustomerSegment(FrappeTestCase):
 		refused("not valid JSON", rfm_segment_table="{oops")
 		refused("unknown key", rfm_segment_table='[{"segment": "X", "q": [1, 2]}]')
 		refused("fewer than lapsed days", lifecycle_at_risk_days=200, lifecycle_lapsed_days=100)
+		refused(
+			r"Never At Risk Before \(120 days\) cannot be more than At Risk After \(90 days\)",
+			lifecycle_at_risk_floor_days=120,
+		)
+		refused(
+			r"Never At Risk Before \(50 days\) must be fewer days than Never Lapsed Before \(40 days\)",
+			lifecycle_at_risk_floor_days=50,
+			lifecycle_lapsed_floor_days=40,
+		)
