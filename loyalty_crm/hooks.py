@@ -26,8 +26,19 @@ doc_events = {
 		"on_cancel": "loyalty_crm.events.invoice.on_cancel",
 	},
 	# Survey links made on submit, when Survey Settings say so
-	"Sales Invoice": {"on_submit": "loyalty_crm.services.surveys.on_invoice_submit"},
-	"POS Invoice": {"on_submit": "loyalty_crm.services.surveys.on_invoice_submit"},
+	# Campaign coupons: checked and counted on desk Sales Invoices as ERPNext does at the till
+	"Sales Invoice": {
+		"on_submit": [
+			"loyalty_crm.services.surveys.on_invoice_submit",
+			"loyalty_crm.events.coupon.on_submit",
+		],
+		"validate": "loyalty_crm.events.coupon.validate",
+		"on_cancel": "loyalty_crm.events.coupon.on_cancel",
+	},
+	"POS Invoice": {
+		"on_submit": "loyalty_crm.services.surveys.on_invoice_submit",
+		"validate": "loyalty_crm.events.coupon.validate",
+	},
 	# Members: a date of birth in the future or before 1900 is refused
 	"Customer": {"validate": "loyalty_crm.services.birthdays.validate_customer"},
 }
@@ -40,6 +51,7 @@ scheduler_events = {
 		"loyalty_crm.services.expiry.expire_points_daily",
 		"loyalty_crm.services.segments.refresh_segments_daily",
 		"loyalty_crm.services.tiers.evaluate_tiers_daily",
+		"loyalty_crm.services.campaigns.measure_campaigns_daily",
 		"loyalty_crm.services.birthdays.grant_birthday_points_daily",
 		"loyalty_crm.services.churn.score_churn_daily",
 	],

@@ -333,7 +333,7 @@ def delete_member_defaults():
 
 	cards.remove_card_from_customer_search()
 	birthdays.delete_birthday_email_template()
-	frappe.db.delete("DefaultValue", {"defkey": starter_data.STATE_KEY})
+	starter_data.clear_state()
 
 
 def after_uninstall():

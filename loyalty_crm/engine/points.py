@@ -39,7 +39,21 @@ import pandas as pd
 
 from loyalty_crm.engine.errors import EngineError, _
 
-ENTRY_TYPES = ("Earn", "Opening", "Adjust", "Redeem", "Expire", "Return", "Reverse", "Settle")
+ENTRY_TYPES = (
+	"Earn",
+	"Opening",
+	"Adjust",
+	"Redeem",
+	"Expire",
+	"Return",
+	"Reverse",
+	"Settle",
+	"Birthday",
+	"Campaign",
+)
+# Birthday: the yearly birthday reward (services/birthdays.py), a type of its own so it is counted apart.
+# Campaign: a retention campaign's bonus points (services/campaigns.py), counted apart as an offer cost.
+LOT_OPENING_TYPES = ("Earn", "Opening", "Adjust", "Return", "Birthday", "Campaign")
 ROW_KEYS = ("name", "entry_type", "points", "posting_date", "expiry_date", "lot", "reverses")
 LOT_COLUMNS = ("lot", "opened_on", "expiry_date", "points", "remaining")
 MAX_PRECISION = 6
@@ -215,8 +229,10 @@ def plan_earn(
 	points with the life the spent ones had left, not a restoration of the old lots (those may
 	since have been spent or expired).
 	"""
-	if entry_type not in ("Earn", "Opening", "Adjust", "Return"):
-		raise EngineError(_("Only Earn, Opening, Adjust or Return rows open a lot, got {0}"), entry_type)
+	if entry_type not in LOT_OPENING_TYPES:
+		raise EngineError(
+			_("Only Earn, Opening, Adjust, Return or Birthday rows open a lot, got {0}"), entry_type
+		)
 	value = to_decimal(points)
 	if value <= 0:
 		raise EngineError(_("A new lot must have more than 0 points, got {0}"), value)

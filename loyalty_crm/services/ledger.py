@@ -16,6 +16,7 @@ from frappe.utils import cint, flt, getdate, now_datetime
 
 from loyalty_crm.engine import points as engine
 from loyalty_crm.engine.errors import EngineError
+from loyalty_crm.services import cards
 
 LEDGER = "Loyalty Ledger Entry"
 ROW_FIELDS = ["name", "entry_type", "points", "posting_date", "expiry_date", "lot", "reverses"]
@@ -161,6 +162,8 @@ def append_rows(
 	]
 	frappe.db.bulk_insert(LEDGER, INSERT_FIELDS, values)
 	refresh_balance(customer)
+	# the first movement of points makes the customer a member: they get a card number
+	cards.ensure_card_number(customer)
 	return [row["name"] for row in rows]
 
 
