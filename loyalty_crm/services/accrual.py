@@ -84,14 +84,23 @@ def earning_amount(doc) -> Decimal:
 
 
 def earn_multiplier(doc) -> Decimal:
-	"""Tier multiplier times the best campaign running on the posting date."""
+	"""Tier multiplier times the best campaign running on the posting date.
+
+	The best of the settings' multiplier windows and of a Retention Campaign that treats this
+	customer (services/campaigns.py): campaigns compete, they do not stack.
+	"""
+	from loyalty_crm.services.campaigns import campaign_multiplier
 	from loyalty_crm.services.tiers import tier_multiplier
 
 	campaigns = [
 		(getdate(row.from_date), getdate(row.to_date), to_decimal(row.multiplier))
 		for row in ledger.settings().campaigns
 	]
-	return tier_multiplier(doc.customer) * engine.campaign_multiplier(getdate(doc.posting_date), campaigns)
+	best = max(
+		engine.campaign_multiplier(getdate(doc.posting_date), campaigns),
+		campaign_multiplier(doc.customer, doc.company, doc.posting_date),
+	)
+	return tier_multiplier(doc.customer) * best
 
 
 def validate_invoice(doc) -> None:
