@@ -3,7 +3,14 @@
 import click
 from frappe.commands import pass_context
 
-from loyalty_crm.commands.base import _, connected, finish_import, loyalty_crm, progress_printer
+from loyalty_crm.commands.base import (
+	_,
+	check_date_option,
+	connected,
+	finish_import,
+	loyalty_crm,
+	progress_printer,
+)
 
 
 @loyalty_crm.command("doctor")
@@ -38,7 +45,8 @@ def expire_points(context, as_of=None):
 	from loyalty_crm.services.expiry import expire_points as run
 
 	with connected(context):
-		written = run(as_of or nowdate(), progress=progress_printer(frappe._("Customers")))
+		as_of = check_date_option(as_of, "--date") or nowdate()
+		written = run(as_of, progress=progress_printer(frappe._("Customers")))
 		click.echo(frappe._("{0} expiry rows written").format(written))
 
 
@@ -52,5 +60,5 @@ def import_points(context, path):
 	from loyalty_crm.services.points_import import import_points as run
 
 	with connected(context):
-		result = run(path)
+		result = run(path, progress=progress_printer(frappe._("Rows written")))
 		finish_import(result.errors, frappe._("{0} opening balances imported").format(len(result.created)))

@@ -3,7 +3,13 @@
 import click
 from frappe.commands import pass_context
 
-from loyalty_crm.commands.base import connected, loyalty_crm, progress_printer
+from loyalty_crm.commands.base import (
+	check_date_option,
+	check_record_option,
+	connected,
+	loyalty_crm,
+	progress_printer,
+)
 
 
 @loyalty_crm.command("refresh-segments")
@@ -21,6 +27,9 @@ def refresh_segments(context, segment=None, company=None, as_of=None):
 	from loyalty_crm.services.segments import refresh_segments as run
 
 	with connected(context):
+		segment = check_record_option("Customer Segment", segment, "--segment")
+		company = check_record_option("Company", company, "--company")
+		as_of = check_date_option(as_of, "--as-of")
 		try:
 			result = run(
 				segment=segment,

@@ -3,7 +3,7 @@
 import click
 from frappe.commands import pass_context
 
-from loyalty_crm.commands.base import connected, finish_import, loyalty_crm
+from loyalty_crm.commands.base import connected, finish_import, loyalty_crm, progress_printer
 
 
 @loyalty_crm.command("import-surveys")
@@ -16,11 +16,6 @@ def import_surveys(context, path, no_points=False):
 
 	from loyalty_crm.services.survey_import import import_surveys as run
 
-	with connected(context):
-		try:
-			result = run(path, award_points=not no_points)
-		except frappe.ValidationError as error:
-			frappe.db.rollback()
-			click.secho(str(error), fg="red")
-			raise SystemExit(1) from None
+	with connected(context):  # a bad file (BadImportFile) is printed and exits 1 there
+		result = run(path, award_points=not no_points, progress=progress_printer(frappe._("Rows written")))
 		finish_import(result.errors, frappe._("{0} survey answers imported").format(len(result.created)))

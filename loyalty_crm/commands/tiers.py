@@ -3,7 +3,7 @@
 import click
 from frappe.commands import pass_context
 
-from loyalty_crm.commands.base import _, connected, loyalty_crm, progress_printer
+from loyalty_crm.commands.base import _, check_date_option, connected, loyalty_crm, progress_printer
 
 
 @loyalty_crm.command("evaluate-tiers")
@@ -19,7 +19,7 @@ def evaluate_tiers(context, as_of=None, dry_run=False):
 
 	with connected(context):
 		summary = evaluate_all(
-			as_of or nowdate(),
+			check_date_option(as_of, "--date") or nowdate(),
 			dry_run=dry_run,
 			progress=progress_printer(frappe._("Customers")),
 			triggered_by="Bench Command",

@@ -541,7 +541,8 @@ def parse_points_file(data: bytes, today: date, precision: int, max_bytes: int =
 			"reason": reason,
 		}
 		rows.append(row)
-		keys.append(None if found else tuple(row[key] for key in POINTS_DUPLICATE_KEY))
+		# names compare without case, as the database compares them
+		keys.append(None if found else tuple(_folded(row[key]) for key in POINTS_DUPLICATE_KEY))
 	errors.extend(duplicate_errors(keys, table.numbers, ", ".join(POINTS_DUPLICATE_KEY)))
 	return Parsed(rows=rows, errors=sorted(errors, key=lambda error: error.row))
 
@@ -646,6 +647,10 @@ def parse_survey_file(
 			)
 	errors.extend(duplicate_errors(keys, table.numbers, "invoice / customer, submitted_on, scores, comment"))
 	return Parsed(rows=rows, errors=sorted(errors, key=lambda error: error.row))
+
+
+def _folded(value: object) -> object:
+	return value.lower() if isinstance(value, str) else value
 
 
 def progress_steps(total: int, report: Callable[[int, int], None] | None, every: int = 0):

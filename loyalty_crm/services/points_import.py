@@ -1,83 +1,83 @@
-"""Bulk opening balances from a CSV: every row validated first, nothing written if one is bad."""
+"""Bulk opening balances from a CSV: every row checked first, nothing written if one is bad.
+
+Columns: ``customer, company, points`` and any of ``expiry_date, posting_date, reason``. The
+file-level and cell checks are ``engine.csv_import.parse_points_file`` (shared with the survey
+import); this module adds the site's: the customer exists and is enabled, the company exists.
+Each row becomes a submitted *Opening* Loyalty Points Adjustment, written by
+``import_checks.write_all`` (all rows or none).
+"""
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
 
 import frappe
 from frappe import _
 from frappe.utils import getdate, nowdate
 
-REQUIRED = ("customer", "company", "points")
+from loyalty_crm.engine.csv_import import MAX_FILE_BYTES, parse_points_file, shown
+from loyalty_crm.services import ledger
+from loyalty_crm.services.import_checks import (
+	ImportResult,
+	by_row,
+	check_customer,
+	lookup,
+	parse_or_throw,
+	read_file,
+	translate,
+	write_all,
+)
 
-
-@dataclass
-class ImportResult:
-	errors: list[str] = field(default_factory=list)
-	created: list[str] = field(default_factory=list)
-
-
-def read_rows(path: str) -> list[dict]:
-	with open(path, newline="", encoding="utf-8-sig") as handle:
-		reader = csv.DictReader(handle)
-		headers = {(name or "").strip().lower() for name in reader.fieldnames or []}
-		missing = [column for column in REQUIRED if column not in headers]
-		if missing:
-			frappe.throw(_("The file is missing the column(s): {0}").format(", ".join(missing)))
-		return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+__all__ = ["ImportResult", "import_points", "validate_rows"]
 
 
 def validate_rows(rows: list[dict]) -> list[str]:
-	errors = []
-	customers = set(
-		frappe.get_all(
-			"Customer", filters={"name": ("in", [r["customer"] for r in rows] or [""])}, pluck="name"
-		)
-	)
-	companies = set(frappe.get_all("Company", pluck="name"))
-	for number, row in enumerate(rows, start=2):
-		if row["customer"] not in customers:
-			errors.append(_("Row {0}: unknown customer {1}").format(number, row["customer"] or "''"))
-		if row["company"] not in companies:
-			errors.append(_("Row {0}: unknown company {1}").format(number, row["company"] or "''"))
-		try:
-			if Decimal(row["points"]) <= 0:
-				errors.append(_("Row {0}: opening points must be more than 0").format(number))
-		except InvalidOperation:
-			errors.append(_("Row {0}: points {1} is not a number").format(number, row["points"] or "''"))
-		for date_field in ("posting_date", "expiry_date"):
-			if row.get(date_field):
-				try:
-					getdate(row[date_field])
-				except Exception:
-					errors.append(
-						_("Row {0}: {1} {2} is not a date").format(number, date_field, row[date_field])
-					)
+	"""The site's checks for rows the engine found clean: every problem, so one run lists them all."""
+	errors: list[str] = []
+	customers = lookup("Customer", (row["customer"] for row in rows), ["disabled"])
+	companies = lookup("Company", (row["company"] for row in rows))
+	for row in rows:
+		check_customer(row, customers, errors)
+		company = companies.get((row["company"] or "").lower())
+		if row["company"] and not company:
+			errors.append(
+				_(
+					"Row {0}: company {1} does not exist; use the company's name as in the Company list"
+				).format(row["row"], shown(row["company"]))
+			)
+		elif company:
+			row["company"] = company.name
 	return errors
 
 
-def import_points(path: str) -> ImportResult:
-	rows = read_rows(path)
-	result = ImportResult(errors=validate_rows(rows))
-	if result.errors:
-		return result
-	for row in rows:
+def import_points(
+	path: str, progress: Callable[[int, int], None] | None = None, max_bytes: int = MAX_FILE_BYTES
+) -> ImportResult:
+	"""Check the whole file, then write every row or none. A bad file raises BadImportFile."""
+	parsed = parse_or_throw(
+		parse_points_file, read_file(path, max_bytes), getdate(nowdate()), ledger.precision(), max_bytes
+	)
+	errors = [translate(error) for error in parsed.errors]
+	errors += validate_rows([row for row in parsed.rows if row["customer"] or row["company"]])
+	if errors:
+		return ImportResult(errors=by_row(errors))
+	default_reason = _("Opening balance imported from {0}").format(path.rsplit("/", 1)[-1])
+
+	def write(row: dict) -> str:
 		adjustment = frappe.get_doc(
 			{
 				"doctype": "Loyalty Points Adjustment",
 				"customer": row["customer"],
 				"company": row["company"],
 				"adjustment_type": "Opening",
-				"posting_date": row.get("posting_date") or nowdate(),
-				"expiry_date": row.get("expiry_date") or None,
-				"points": row["points"],
-				"reason": row.get("reason")
-				or _("Opening balance imported from {0}").format(path.rsplit("/", 1)[-1]),
+				"posting_date": row["posting_date"],
+				"expiry_date": row["expiry_date"],
+				"points": float(row["points"]),
+				"reason": row["reason"] or default_reason,
 			}
 		)
 		adjustment.insert()
 		adjustment.submit()
-		result.created.append(adjustment.name)
-	return result
+		return adjustment.name
+
+	return write_all(parsed.rows, write, progress)

@@ -1,164 +1,142 @@
-"""Survey answers collected elsewhere, from a CSV: every row validated first, nothing written if one is bad.
+"""Survey answers collected elsewhere, from a CSV: every row checked first, nothing written if one is bad.
 
 Columns: ``customer, submitted_on`` and any of ``nps, csat, ces, comment, complaint,
 complaint_category, invoice, invoice_type (Sales Invoice or POS Invoice; default Sales
-Invoice), email, language``. Scores are checked by ``engine.surveys.validate_responses``.
+Invoice), email, language``. The file-level and cell checks are
+``engine.csv_import.parse_survey_file`` (shared with the points import); this module adds the
+site's: the customer exists and is enabled, the invoice is a submitted, non-return invoice of
+that customer, and ``engine.surveys.validate_responses`` has the last word on the scores.
 """
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import frappe
 import pandas as pd
 from frappe import _
-from frappe.utils import getdate
+from frappe.utils import getdate, nowdate
 
+from loyalty_crm.engine.csv_import import MAX_FILE_BYTES, parse_survey_file, shown
 from loyalty_crm.engine.errors import EngineError
-from loyalty_crm.engine.surveys import METRIC_COLUMNS, SCORES, validate_responses
+from loyalty_crm.engine.surveys import validate_responses
 from loyalty_crm.services import surveys
+from loyalty_crm.services.import_checks import (
+	ImportResult,
+	by_row,
+	check_customer,
+	lookup,
+	parse_or_throw,
+	read_file,
+	translate,
+	write_all,
+)
 
-REQUIRED = ("customer", "submitted_on")
-FLAGS = {"", "1", "0", "true", "false", "yes", "no", "y", "n"}
-
-
-@dataclass
-class ImportResult:
-	errors: list[str] = field(default_factory=list)
-	created: list[str] = field(default_factory=list)
-
-
-def read_rows(path: str) -> pd.DataFrame:
-	with open(path, newline="", encoding="utf-8-sig") as handle:
-		reader = csv.DictReader(handle)
-		headers = [(name or "").strip().lower() for name in reader.fieldnames or []]
-		missing = [column for column in REQUIRED if column not in headers]
-		if missing:
-			frappe.throw(_("The file is missing the column(s): {0}").format(", ".join(missing)))
-		if not any(column in headers for column in METRIC_COLUMNS):
-			frappe.throw(_("The file needs at least one of the columns nps, csat, ces, complaint"))
-		rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
-	return pd.DataFrame(rows, columns=headers, dtype=object).fillna("")
+__all__ = ["ImportResult", "import_surveys", "validate_rows"]
 
 
-def validate_rows(frame: pd.DataFrame) -> list[str]:
-	"""Every problem of every row, so one run lists all that needs fixing."""
-	errors = []
-	customers = set(
-		frappe.get_all("Customer", filters={"name": ("in", list(frame["customer"]) or [""])}, pluck="name")
-	)
-	invoices = _invoice_customers(frame)
-	categories = surveys.complaint_categories()
-	for number, row in enumerate(frame.to_dict("records"), start=2):
-		errors.extend(_score_errors(number, row))
-		if row["customer"] not in customers:
-			errors.append(_("Row {0}: unknown customer {1}").format(number, row["customer"] or "''"))
-		if row.get("invoice"):
-			doctype = row.get("invoice_type") or "Sales Invoice"
-			owner = invoices.get((doctype, row["invoice"]))
-			if doctype not in surveys.INVOICE_DOCTYPES:
-				errors.append(_("Row {0}: invoice_type must be Sales Invoice or POS Invoice").format(number))
-			elif owner is None:
-				errors.append(_("Row {0}: no submitted {1} {2}").format(number, _(doctype), row["invoice"]))
-			elif owner != row["customer"]:
-				errors.append(
-					_("Row {0}: {1} {2} belongs to customer {3}").format(
-						number, _(doctype), row["invoice"], owner
-					)
-				)
-		if len(row.get("comment") or "") > surveys.MAX_COMMENT:
-			errors.append(
-				_("Row {0}: the comment is longer than {1} characters").format(number, surveys.MAX_COMMENT)
-			)
-		if row.get("complaint_category") and row["complaint_category"] not in categories:
-			errors.append(
-				_("Row {0}: unknown complaint category {1}").format(number, row["complaint_category"])
-			)
-	if not errors:
-		try:  # the engine has the last word on the scores
-			validate_responses(frame)
-		except EngineError as error:
-			errors.append(error.translated(_))
-	return errors
-
-
-def _score_errors(number: int, row: dict) -> list[str]:
-	errors = []
-	try:
-		getdate(row["submitted_on"]) if row["submitted_on"] else None
-	except Exception:
-		errors.append(_("Row {0}: submitted_on {1} is not a date").format(number, row["submitted_on"]))
-	if not row["submitted_on"]:
-		errors.append(_("Row {0}: submitted_on is empty").format(number))
-	for score, (low, high) in SCORES.items():
-		value = (row.get(score) or "").strip()
-		if not value:
+def validate_rows(rows: list[dict]) -> list[str]:
+	"""The site's checks: every problem of every row, so one run lists all that needs fixing."""
+	errors: list[str] = []
+	customers = lookup("Customer", (row["customer"] for row in rows), ["disabled"])
+	invoices = {
+		doctype: lookup(
+			doctype,
+			(row["invoice"] for row in rows if row["invoice"] and row["invoice_type"] == doctype),
+			["customer", "docstatus", "is_return"],
+		)
+		for doctype in surveys.INVOICE_DOCTYPES
+	}
+	for row in rows:
+		check_customer(row, customers, errors)
+		if not row["invoice"] or row["invoice_type"] not in invoices:
 			continue
-		number_value = surveys.whole_number(value)
-		if number_value is None:
+		invoice = invoices[row["invoice_type"]].get(row["invoice"].lower())
+		label = _(row["invoice_type"])
+		if not invoice:
 			errors.append(
-				_("Row {0}: {1} must be a whole number from {2} to {3}, got {4}").format(
-					number, score, low, high, value
+				_("Row {0}: {1} {2} does not exist; check the invoice number and invoice_type").format(
+					row["row"], label, shown(row["invoice"])
 				)
 			)
-		elif not low <= number_value <= high:
+		elif invoice.docstatus != 1:
+			state = _("a draft") if invoice.docstatus == 0 else _("cancelled")
 			errors.append(
-				_("Row {0}: {1} must be between {2} and {3}, got {4}").format(number, score, low, high, value)
+				_("Row {0}: {1} {2} is {3}; only submitted invoices can be answered").format(
+					row["row"], label, invoice.name, state
+				)
 			)
-	complaint = (row.get("complaint") or "").strip().lower()
-	if complaint not in FLAGS:
-		errors.append(_("Row {0}: complaint must be yes or no, got {1}").format(number, row["complaint"]))
+		elif invoice.is_return:
+			errors.append(
+				_("Row {0}: {1} {2} is a return; name the original invoice").format(
+					row["row"], label, invoice.name
+				)
+			)
+		elif row["customer"] and invoice.customer != row["customer"]:
+			errors.append(
+				_(
+					"Row {0}: {1} {2} belongs to customer {3}, not {4}; fix the customer or the invoice"
+				).format(row["row"], label, invoice.name, invoice.customer, shown(row["customer"]))
+			)
+		else:
+			row["invoice"] = invoice.name
 	return errors
 
 
-def _invoice_customers(frame: pd.DataFrame) -> dict[tuple[str, str], str]:
-	if "invoice" not in frame.columns:
-		return {}
-	types = frame["invoice_type"] if "invoice_type" in frame.columns else pd.Series("", index=frame.index)
-	found = {}
-	for doctype in surveys.INVOICE_DOCTYPES:
-		names = [
-			n for n, t in zip(frame["invoice"], types, strict=True) if n and (t or "Sales Invoice") == doctype
-		]
-		if names:
-			for row in frappe.get_all(
-				doctype, filters={"name": ("in", names), "docstatus": 1}, fields=["name", "customer"]
-			):
-				found[(doctype, row.name)] = row.customer
-	return found
+def _engine_check(rows: list[dict]) -> list[str]:
+	"""The score engine is the last word: what it refuses here, the report would refuse later."""
+	frame = pd.DataFrame(
+		[{key: row[key] for key in ("submitted_on", "nps", "csat", "ces", "complaint")} for row in rows]
+	)
+	try:
+		validate_responses(frame)
+	except EngineError as error:
+		return [translate(error)]
+	return []
 
 
-def import_surveys(path: str, award_points: bool = True) -> ImportResult:
-	frame = read_rows(path)
-	result = ImportResult(errors=validate_rows(frame))
-	if result.errors:
-		return result
-	clean = validate_responses(frame[["submitted_on", *[c for c in METRIC_COLUMNS if c in frame.columns]]])
-	for index, row in enumerate(frame.to_dict("records")):
-		complaint = bool(clean.at[index, "complaint"]) if "complaint" in frame.columns else False
+def import_surveys(
+	path: str,
+	award_points: bool = True,
+	progress: Callable[[int, int], None] | None = None,
+	max_bytes: int = MAX_FILE_BYTES,
+) -> ImportResult:
+	"""Check the whole file, then write every row or none. A bad file raises BadImportFile."""
+	parsed = parse_or_throw(
+		parse_survey_file,
+		read_file(path, max_bytes),
+		getdate(nowdate()),
+		surveys.complaint_categories(),
+		max_bytes,
+	)
+	errors = [translate(error) for error in parsed.errors]
+	errors += validate_rows(parsed.rows)
+	if not errors:
+		errors = _engine_check(parsed.rows)
+	if errors:
+		return ImportResult(errors=by_row(errors))
+
+	def write(row: dict) -> str:
 		survey = frappe.get_doc(
 			{
 				"doctype": surveys.SURVEY,
 				"customer": row["customer"],
 				"channel": "Import",
 				"submitted_on": row["submitted_on"],
-				"email": row.get("email") or None,
-				"language": row.get("language") or None,
-				"source_doctype": (row.get("invoice_type") or "Sales Invoice")
-				if row.get("invoice")
-				else None,
-				"source_name": row.get("invoice") or None,
-				**{
-					score: (int(clean.at[index, score]) if pd.notna(clean.at[index, score]) else None)
-					for score in ("nps", "csat", "ces")
-				},
-				"comment": row.get("comment") or None,
-				"complaint": int(complaint),
-				"complaint_category": (row.get("complaint_category") or "Other") if complaint else None,
+				"email": row["email"],
+				"language": row["language"],
+				"source_doctype": row["invoice_type"] if row["invoice"] else None,
+				"source_name": row["invoice"],
+				"nps": row["nps"],
+				"csat": row["csat"],
+				"ces": row["ces"],
+				"comment": row["comment"],
+				"complaint": int(bool(row["complaint"])),
+				"complaint_category": (row["complaint_category"] or "Other") if row["complaint"] else None,
 			}
 		)
 		survey.flags.skip_reward = not award_points
 		survey.insert()
-		result.created.append(survey.name)
-	return result
+		return survey.name
+
+	return write_all(parsed.rows, write, progress)

@@ -65,8 +65,8 @@ class TestLoyaltyPointsAdjustment(FrappeTestCase):
 		)
 		result = import_points(path)
 		self.assertEqual(len(result.errors), 2)
-		self.assertIn("Row 3: unknown customer No Such Customer", result.errors[0])
-		self.assertIn("Row 4: points lots is not a number", result.errors[1])
+		self.assertIn("Row 3: customer 'No Such Customer' does not exist", result.errors[0])
+		self.assertIn("Row 4: points 'lots' is not a number", result.errors[1])
 		self.assertEqual(balance(self.customer), 0)
 
 	def test_import_good_file(self):

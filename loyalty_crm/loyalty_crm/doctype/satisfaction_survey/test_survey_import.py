@@ -61,14 +61,19 @@ class TestSurveyImport(FrappeTestCase):
 			f"{self.customer},2026-01-05,5,,{'x' * 2001},,maybe\n"
 		)
 		result = import_surveys(path)
-		text = "\n".join(result.errors)
-		self.assertIn("Row 3: nps must be between 0 and 10, got 11", text)
-		self.assertIn("Row 4: csat must be between 1 and 5, got 0", text)
-		self.assertIn("Row 5: submitted_on not a date is not a date", text)
-		self.assertIn("Row 5: nps must be a whole number from 0 to 10, got ten", text)
-		self.assertIn("Row 6: unknown customer Nobody Such", text)
-		self.assertIn(f"Row 7: Sales Invoice {self.invoice.name} belongs to customer {self.customer}", text)
-		self.assertIn("Row 8: the comment is longer than 2000 characters", text)
-		self.assertIn("Row 8: complaint must be yes or no, got maybe", text)
+		self.assertEqual(
+			result.errors,
+			[
+				"Row 3: nps must be a whole number from 0 to 10, got '11'",
+				"Row 4: csat must be a whole number from 1 to 5, got '0'",
+				"Row 5: submitted_on 'not a date' is not a date; write it as YYYY-MM-DD or YYYY-MM-DD HH:MM, e.g. 2026-03-31",
+				"Row 5: nps 'ten' is not a number; write digits with a dot for decimals, e.g. 1250.5",
+				"Row 6: customer 'Nobody Such' does not exist; use the customer's ID (its name in the Customer list)",
+				f"Row 7: Sales Invoice {self.invoice.name} belongs to customer {self.customer}, not '{other}'; "
+				"fix the customer or the invoice",
+				"Row 8: complaint must be yes or no, got 'maybe'",
+				"Row 8: the comment is 2001 characters long; keep it to 2000",
+			],
+		)
 		self.assertEqual(result.created, [])
 		self.assertEqual(self.count(), 0)
