@@ -21,6 +21,7 @@ before_tests = "loyalty_crm.testing.before_tests"
 # --------------------------------------------
 doc_events = {
 	("Sales Invoice", "POS Invoice"): {
+		"before_validate": "loyalty_crm.events.invoice.before_validate",
 		"validate": "loyalty_crm.events.invoice.validate",
 		"on_submit": "loyalty_crm.events.invoice.on_submit",
 		"on_cancel": "loyalty_crm.events.invoice.on_cancel",

@@ -224,9 +224,68 @@ def get_custom_fields() -> dict[str, list[dict]]:
 			},
 		],
 		# Tiers: the customer's tier when the invoice was saved; a tier's discount Pricing Rule reads it.
-		"Sales Invoice": [invoice_tier_field(), invoice_coupon_field()],
-		"POS Invoice": [invoice_tier_field()],
+		"Sales Invoice": [invoice_tier_field(), invoice_coupon_field(), *invoice_discount_fields()],
+		"POS Invoice": [invoice_tier_field(), *invoice_discount_fields()],
 	}
+
+
+def invoice_discount_fields() -> list[dict]:
+	"""Which discount applied when a tier discount meets a cashier's (services/tier_discount.py)."""
+
+	def shown(fieldname: str, fieldtype: str, label: str, after: str, **extra) -> dict:
+		return {
+			"fieldname": fieldname,
+			"fieldtype": fieldtype,
+			"label": label,
+			"insert_after": after,
+			"read_only": 1,
+			"print_hide": 1,
+			"depends_on": f"eval:doc.{fieldname}",
+			**extra,
+		}
+
+	def hidden(fieldname: str, fieldtype: str, label: str, after: str) -> dict:
+		return {
+			"fieldname": fieldname,
+			"fieldtype": fieldtype,
+			"label": label,
+			"insert_after": after,
+			"hidden": 1,
+			"read_only": 1,
+			"print_hide": 1,
+		}
+
+	return [
+		shown(
+			"loyalty_crm_discount_applied",
+			"Select",
+			"Loyalty Discount Applied",
+			"discount_amount",
+			options="\nTier Discount\nManual Discount\nTier and Manual Discounts",
+			description="Set on save by Loyalty Settings → Tier Discount and a Manual Discount.",
+		),
+		shown("loyalty_crm_tier_discount", "Percent", "Tier Discount (%)", "loyalty_crm_discount_applied"),
+		shown("loyalty_crm_manual_discount", "Percent", "Manual Discount (%)", "loyalty_crm_tier_discount"),
+		shown(
+			"loyalty_crm_manual_discount_amount",
+			"Currency",
+			"Manual Discount Amount",
+			"loyalty_crm_manual_discount",
+			options="currency",
+		),
+		hidden(
+			"loyalty_crm_tier_rule", "Check", "Apply Tier Pricing Rule", "loyalty_crm_manual_discount_amount"
+		),
+		hidden(
+			"loyalty_crm_set_discount_percentage", "Float", "Discount Percentage Set", "loyalty_crm_tier_rule"
+		),
+		hidden(
+			"loyalty_crm_set_discount_amount",
+			"Float",
+			"Discount Amount Set",
+			"loyalty_crm_set_discount_percentage",
+		),
+	]
 
 
 def invoice_coupon_field() -> dict:

@@ -6,7 +6,12 @@ POS closing re-saves submitted POS Invoices through their update-after-submit ev
 handler here listens to those, so consolidation changes no points.
 """
 
-from loyalty_crm.services import accrual, tiers
+from loyalty_crm.services import accrual, tier_discount, tiers
+
+
+def before_validate(doc, method=None):
+	# Before ERPNext's validate applies Pricing Rules: the tier discount and a cashier's discount.
+	tier_discount.before_validate(doc)
 
 
 def validate(doc, method=None):

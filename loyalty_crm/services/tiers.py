@@ -172,8 +172,13 @@ def check_tier_not_held(tier) -> None:
 
 
 def pricing_rule_condition(tier_name: str) -> str:
-	"""Pricing Rule condition, evaluated by ERPNext against the invoice (its Loyalty Tier field)."""
-	return f"loyalty_crm_tier == {json.dumps(tier_name)}"
+	"""Pricing Rule condition, evaluated by ERPNext against the invoice (its Loyalty Tier field).
+
+	``loyalty_crm_tier_rule`` is set by ``services.tier_discount`` only when the tier's discount
+	alone is the outcome; when a cashier's discount yields, adds or stands, the rule stays silent
+	instead of overwriting it.
+	"""
+	return f"loyalty_crm_tier == {json.dumps(tier_name)} and loyalty_crm_tier_rule == 1"
 
 
 def sync_pricing_rule(tier) -> None:

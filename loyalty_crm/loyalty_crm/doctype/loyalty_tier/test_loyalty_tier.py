@@ -123,7 +123,7 @@ class TestLoyaltyTier(FrappeTestCase):
 		self.assertEqual(
 			(rule.apply_on, rule.selling, rule.discount_percentage, rule.disable), ("Transaction", 1, 10, 0)
 		)
-		self.assertEqual(rule.condition, 'loyalty_crm_tier == "Silver"')
+		self.assertEqual(rule.condition, 'loyalty_crm_tier == "Silver" and loyalty_crm_tier_rule == 1')
 
 		member, other = make_customer(), make_customer()
 		frappe.db.set_value("Customer", member, "loyalty_crm_tier", "Silver")
