@@ -59,6 +59,7 @@ METHOD_COLUMN = {
 	"CLV Band": ("clv_band", "clv_band"),
 	"Cluster": ("cluster", "cluster"),
 	"Lifecycle Stage": ("lifecycle_stage", "lifecycle_stage"),
+	"Churn Risk Band": ("churn_risk_band", "churn_risk_band"),
 }  # method -> (profile column, Customer Segment field holding the wanted value)
 
 # What a membership row remembers of the refresh that wrote it. Stable from day to day unless
@@ -211,28 +212,30 @@ def segment_settings() -> SegmentSettings:
 # ---------------------------------------------------------------------------------------------
 
 
-def load_transactions(as_of) -> pd.DataFrame:
-	"""Every submitted invoice up to ``as_of`` in ONE aggregated query.
+def load_transactions(as_of, company: str | None = None) -> pd.DataFrame:
+	"""Every submitted invoice up to ``as_of`` (of one company, if given) in ONE aggregated query.
 
 	Per company, customer and day, purchases and returns stay two rows (summed separately), so
-	the engine can still tell a day of free sales from a day cancelled by a return.
+	the engine can still tell a day of free sales from a day cancelled by a return. The churn
+	service reads its transactions here too, so both see the same purchases.
 	"""
+	only_company = " and company = %(company)s" if company else ""
 	rows = frappe.db.sql(
-		"""
+		f"""
 		select company, customer, posting_date, cast(sum(amount) as double) as amount
 		from (
 			select company, customer, posting_date, base_net_total as amount
 			from `tabSales Invoice`
-			where docstatus = 1 and is_consolidated = 0 and posting_date <= %(as_of)s
+			where docstatus = 1 and is_consolidated = 0 and posting_date <= %(as_of)s{only_company}
 			union all
 			select company, customer, posting_date, base_net_total as amount
 			from `tabPOS Invoice`
-			where docstatus = 1 and posting_date <= %(as_of)s
+			where docstatus = 1 and posting_date <= %(as_of)s{only_company}
 		) invoices
 		where customer is not null and customer != ''
 		group by company, customer, posting_date, amount < 0
 		""",
-		{"as_of": getdate(as_of)},
+		{"as_of": getdate(as_of), "company": company},
 	)
 	frame = pd.DataFrame(rows, columns=["company", "customer", "date", "amount"])
 	frame["date"] = pd.to_datetime(frame["date"])
@@ -263,6 +266,7 @@ def load_segments(segment: str | None = None) -> list[dict]:
 			"clv_band",
 			"cluster",
 			"lifecycle_stage",
+			"churn_risk_band",
 			"rule",
 			"action",
 			"email_group",
@@ -344,6 +348,13 @@ def wanted_memberships(profiles: pd.DataFrame, customers: pd.DataFrame, segments
 	for segment in segments:
 		if not segment.enabled:
 			continue
+		if segment.method == "Churn Risk Band":
+			# From the stored Churn Scores, not the profiles: the customers most at risk are
+			# often those with no purchase in the window, whom the profiles leave out.
+			members = churn_band_members(profiles, segment)
+			members.insert(1, "segment", segment.name)
+			parts.append(members)
+			continue
 		rows = enriched if not segment.company else enriched[enriched["company"] == segment.company]
 		if segment.method == "Rule":
 			mask = apply_segment_rule(rows, segment.rule, segment.name)
@@ -359,6 +370,24 @@ def wanted_memberships(profiles: pd.DataFrame, customers: pd.DataFrame, segments
 	if not parts:
 		return pd.DataFrame(columns=columns)
 	return pd.concat(parts, ignore_index=True)[columns]
+
+
+def churn_band_members(profiles: pd.DataFrame, segment) -> pd.DataFrame:
+	"""(customer, company, snapshot...) of the Churn Scores in the segment's band (and company);
+	the snapshot comes from the customer's profile where there is one, empty otherwise."""
+	filters = {"risk_band": segment.churn_risk_band}
+	if segment.company:
+		filters["company"] = segment.company
+	scored = pd.DataFrame(
+		frappe.get_all("Churn Score", filters=filters, fields=["customer", "company"], as_list=True),
+		columns=["customer", "company"],
+	)
+	snapshot = profiles[["customer", "company", *SNAPSHOT]] if len(profiles) else None
+	if snapshot is None:
+		for column in SNAPSHOT:
+			scored[column] = None
+		return scored
+	return scored.merge(snapshot, on=["customer", "company"], how="left")[["customer", "company", *SNAPSHOT]]
 
 
 def apply_segment_rule(rows: pd.DataFrame, rule: str, segment_name: str) -> np.ndarray:

@@ -7,11 +7,13 @@ from frappe.model.document import Document
 from frappe.utils import cint, flt, getdate
 
 from loyalty_crm.engine.points import MAX_PRECISION
+from loyalty_crm.services.input_checks import check_numbers
 from loyalty_crm.services.tiers import validate_settings as validate_tier_settings
 
 
 class LoyaltySettings(Document):
 	def validate(self):
+		check_numbers(self)  # infinity, text or too-wide numbers: one message, not a driver error
 		if not 0 <= cint(self.points_precision) <= MAX_PRECISION:
 			frappe.throw(_("Points Decimals must be between 0 and {0}").format(MAX_PRECISION))
 		if flt(self.points_per_unit) < 0:
@@ -29,10 +31,17 @@ class LoyaltySettings(Document):
 				frappe.throw(_("Row {0}: campaign multiplier must be more than 0").format(row.idx))
 		validate_tier_settings(self)
 		self.validate_segments()
+		self.validate_churn()
 
 	def validate_segments(self):
 		"""Segment settings (window, ABC cut-offs, clusters, lifecycle, RFM table): clear error, nothing saved."""
 		from loyalty_crm.services.segments import validate_settings
+
+		validate_settings(self)
+
+	def validate_churn(self):
+		"""Churn horizon and risk thresholds (strictly increasing in (0, 1)): clear error, nothing saved."""
+		from loyalty_crm.services.churn import validate_settings
 
 		validate_settings(self)
 
