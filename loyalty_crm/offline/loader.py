@@ -43,6 +43,8 @@ def load_transactions(path: str | Path) -> pd.DataFrame:
 		raise EngineError(_("Cannot read {0}: file not found"), str(path)) from error
 	except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
 		raise EngineError(_("Cannot read {0} as CSV: {1}"), str(path), str(error)) from error
+	if raw.empty:
+		raise EngineError(_("{0} has no transactions: it has a header row but no data rows"), str(path))
 	return transactions_from_frame(raw)
 
 

@@ -25,6 +25,11 @@ from loyalty_crm.engine.cohorts import (
 from loyalty_crm.engine.errors import EngineError, _
 from loyalty_crm.engine.transactions import daily_purchases, normalize_transactions
 
+# below these, BG/NBD parameters are reported with a warning (see _trust_note)
+TRUST_CUSTOMERS = 30
+TRUST_REPEAT_BUYERS = 10
+TRUST_LOG_PARAM = 12.0  # |log(parameter)| above this: the optimiser ran towards a bound
+
 CUSTOMER_COLUMNS = (
 	"first_purchase",
 	"last_purchase",
@@ -68,24 +73,27 @@ def analyze(
 	until: object = None,
 	horizon_months: int = 12,
 	discount_rate: float = 0.01,
+	today: object = None,
 ) -> AnalysisResult:
 	"""Fit on transactions up to ``until`` (default: all) and predict ``horizon_months`` ahead.
 
 	Rows after ``until`` are held out; if there are any, the result compares the purchases the
 	model predicted for that period with those that happened, the honest test of a CLV model.
+	Rows dated after ``today`` (default: the machine's date) are typing errors or scheduled
+	invoices, not history: they are left out and reported in the notes.
 	"""
 	if horizon_months < 0 or horizon_months != int(horizon_months):
 		raise EngineError(
 			_("The CLV horizon must be a whole number of months, 0 or more, got {0}"), horizon_months
 		)
-	frame = normalize_transactions(transactions)
+	notes: list[str] = []
+	frame = drop_future_rows(normalize_transactions(transactions), today, notes)
 	end = _until(frame, until)
 	calibration, held_out = frame[frame["date"] <= end], frame[frame["date"] > end]
 	if calibration.empty:
 		raise EngineError(_("There are no transactions on or before {0}"), end.date())
 	summary = customer_summary(calibration, observation_end=end)
 	customers = summary.copy()
-	notes: list[str] = []
 	bgnbd, gamma_gamma = _fit_models(summary, notes)
 	_add_predictions(customers, summary, bgnbd, gamma_gamma, horizon_months, discount_rate)
 	customers = customers.join(_rfm(calibration, end), how="left")
@@ -114,6 +122,37 @@ def analyze(
 	return result
 
 
+def drop_future_rows(frame: pd.DataFrame, today: object, notes: list[str]) -> pd.DataFrame:
+	"""Leave out rows dated after today, with a note naming how many and which dates.
+
+	One mistyped year (2099) would otherwise stretch every customer's observation window to
+	that date and make everyone look long gone. Also refuses data with no rows at all, which
+	would otherwise surface as "no transactions on or before NaT".
+	"""
+	if frame.empty:
+		raise EngineError(_("There are no transactions: the data has a header but no rows"))
+	limit = pd.Timestamp.today().normalize() if today is None else pd.Timestamp(today).normalize()
+	future = frame["date"] > limit
+	if not future.any():
+		return frame
+	dates = sorted(frame.loc[future, "date"].dt.strftime("%Y-%m-%d").unique())
+	shown = ", ".join(dates[:5]) + (f" (+{len(dates) - 5})" if len(dates) > 5 else "")
+	notes.append(
+		str(
+			EngineError(
+				_("{0} row(s) dated after today ({1}) were left out: {2}. Check those dates"),
+				int(future.sum()),
+				limit.date(),
+				shown,
+			)
+		)
+	)
+	kept = frame[~future].reset_index(drop=True)
+	if kept.empty:
+		raise EngineError(_("Every transaction is dated after today ({0}); check the dates"), limit.date())
+	return kept
+
+
 def _until(frame: pd.DataFrame, until: object) -> pd.Timestamp:
 	if until is None:
 		return pd.Timestamp(frame["date"].max())
@@ -130,6 +169,7 @@ def _fit_models(
 	bgnbd = gamma_gamma = None
 	try:
 		bgnbd = BetaGeoModel().fit(summary)
+		_trust_note(bgnbd, summary, notes)
 	except EngineError as error:
 		notes.append(str(error))
 	try:
@@ -147,6 +187,39 @@ def _fit_models(
 		if bgnbd is not None:  # without BG/NBD the first note already explains the missing CLV
 			notes.append(str(error))
 	return bgnbd, gamma_gamma
+
+
+def _trust_note(bgnbd: BetaGeoModel, summary: pd.DataFrame, notes: list[str]) -> None:
+	"""Say so when the data are too few for BG/NBD's parameters to mean anything.
+
+	On a handful of customers the likelihood is nearly flat along some direction and the
+	optimiser wanders to absurd values (3 customers gave r = 228,812); the CLV numbers that
+	follow from such a fit are noise. The fit is kept, because the user asked for it, but the
+	note says why it should not be used.
+	"""
+	customers = len(summary)
+	repeat = int((summary["frequency"] > 0).sum())
+	params = bgnbd.params_
+	at_bound = any(abs(np.log(value)) > TRUST_LOG_PARAM for value in params.values())
+	if customers >= TRUST_CUSTOMERS and repeat >= TRUST_REPEAT_BUYERS and not at_bound:
+		return
+	shown = ", ".join(f"{name} = {value:,.4g}" for name, value in params.items())
+	notes.append(
+		str(
+			EngineError(
+				_(
+					"BG/NBD was fitted on {0} customer(s), {1} with repeat purchases; its parameters ({2}) "
+					"can't be trusted: a stable fit needs at least {3} customers, {4} of them with repeat "
+					"purchases. Treat P(alive) and CLV as unknown"
+				),
+				customers,
+				repeat,
+				shown,
+				TRUST_CUSTOMERS,
+				TRUST_REPEAT_BUYERS,
+			)
+		)
+	)
 
 
 def _add_predictions(customers, summary, bgnbd, gamma_gamma, horizon_months, discount_rate) -> None:
@@ -230,8 +303,12 @@ def _holdout(bgnbd: BetaGeoModel, summary: pd.DataFrame, held_out: pd.DataFrame,
 	}
 
 
-def write_outputs(result: AnalysisResult, out_dir: str | Path) -> dict[str, Path]:
-	"""Write customers.csv, cohorts.csv, model.json and report.html; return their paths."""
+def write_outputs(result: AnalysisResult, out_dir: str | Path, churn=None) -> dict[str, Path]:
+	"""Write customers.csv, cohorts.csv, model.json and report.html; return their paths.
+
+	With ``churn`` (a :class:`~loyalty_crm.offline.churn.ChurnResult`) also churn_scores.csv and
+	churn_model.json, and the report gets its churn section.
+	"""
 	from loyalty_crm.offline.report import render_report  # matplotlib is imported only when writing
 
 	out = Path(out_dir)
@@ -245,7 +322,11 @@ def write_outputs(result: AnalysisResult, out_dir: str | Path) -> dict[str, Path
 	cohorts.index = cohorts.index.astype(str)
 	cohorts.to_csv(paths["cohorts.csv"], index_label="cohort")
 	paths["model.json"].write_text(json.dumps(model_summary(result), indent=2), encoding="utf-8")
-	paths["report.html"].write_text(render_report(result), encoding="utf-8")
+	if churn is not None:
+		from loyalty_crm.offline.churn import write_churn_outputs
+
+		paths.update(write_churn_outputs(churn, out))
+	paths["report.html"].write_text(render_report(result, churn), encoding="utf-8")
 	return paths
 
 

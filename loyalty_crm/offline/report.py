@@ -42,8 +42,11 @@ border-bottom:1px solid #e5e7eb}th{background:#f9fafb;font-weight:600}td:first-c
 """
 
 
-def render_report(result) -> str:
-	"""The full HTML page for an :class:`~loyalty_crm.offline.pipeline.AnalysisResult`."""
+def render_report(result, churn=None) -> str:
+	"""The full HTML page for an :class:`~loyalty_crm.offline.pipeline.AnalysisResult`.
+
+	``churn`` (a :class:`~loyalty_crm.offline.churn.ChurnResult`) adds the churn section.
+	"""
 	settings = result.settings
 	sections = [
 		_notes(result.notes),
@@ -61,6 +64,8 @@ def render_report(result) -> str:
 		_section("Models", _model_tables(result)),
 		_holdout_section(result.holdout),
 	]
+	if churn is not None:
+		sections.insert(4, _churn_section(churn))
 	title = "Customer value &amp; loyalty report"
 	period = f"{settings['observation_start']} to {settings['observation_end']}"
 	return (
@@ -183,6 +188,86 @@ def _holdout_section(holdout: dict | None) -> str:
 	return _section("Holdout check", _img(_holdout_chart(holdout["by_frequency"])), text)
 
 
+def _churn_section(churn) -> str:
+	"""Who is slipping away, why, how much value is at stake, and how far to trust the model."""
+	from loyalty_crm.engine.churn import FEATURES, drivers_text
+	from loyalty_crm.offline.churn import metrics_table
+
+	model, settings = churn.model, churn.settings
+	metrics = model.metrics_
+	table = metrics_table(model).map(lambda value: "–" if pd.isna(value) else f"{value:.3f}")
+	better = max(metrics["recency"]["roc_auc"], metrics["bgnbd_expected"]["roc_auc"])
+	verdict = (
+		f"The model ranks churners better than the better baseline (ROC AUC {metrics['model']['roc_auc']:.3f} "
+		f"against {better:.3f})."
+		if metrics["model"]["roc_auc"] > better
+		else f"The model does not beat the better baseline here (ROC AUC {metrics['model']['roc_auc']:.3f} "
+		f"against {better:.3f}); rank by that baseline instead."
+	)
+	intro = (
+		f"A customer counts as churned if they buy nothing in the {settings['horizon_days']} days after a date. "
+		f"Scores are as of {settings['as_of']}: the probability of buying nothing in the next "
+		f"{settings['horizon_days']} days, calibrated so that 0.3 means about 30 %. Trained by backtest on "
+		f"{len(model.cutoffs_)} past cutoffs ({', '.join(str(c.date()) for c in model.cutoffs_)}); validated on "
+		f"{metrics['validation_rows']:,} other customers at {model.validation_cutoff_.date()}, whose next "
+		f"{settings['horizon_days']} days the model never saw. Chosen: {model.chosen_.replace('_', ' ')}. {verdict}"
+	)
+	bands = churn.bands.copy()
+	band_table = pd.DataFrame(
+		{
+			"Customers": bands["customers"].map(lambda v: f"{v:,}"),
+			"Mean score": bands["mean_score"].map(_percent),
+			"Value at risk": bands["value_at_risk"].map(_money),
+		},
+		index=bands.index.rename("Band"),
+	)
+	thresholds = ", ".join(f"{t:g}" for t in settings["thresholds"])
+	at_risk = churn.scores[churn.scores["band"].isin(["High", "Critical"])]
+	top = at_risk.sort_values(["value_at_risk", "customer"], ascending=[False, True]).head(15)
+	top_table = pd.DataFrame(
+		{
+			"Band": top["band"].to_numpy(),
+			"Score": top["score"].map(_percent).to_numpy(),
+			"Days since purchase": top["days_since_last_purchase"].to_numpy(),
+			"Predicted CLV": top["predicted_clv"].map(_money).to_numpy(),
+			"Value at risk": top["value_at_risk"].map(_money).to_numpy(),
+			"Why": [drivers_text(d) for d in top["drivers"]],
+		},
+		index=pd.Index(top["customer"].to_numpy(), name="Customer"),
+	)
+	holdout = ""
+	if churn.holdout and churn.holdout.get("complete") and "roc_auc" in churn.holdout:
+		h = churn.holdout
+		holdout = (
+			f"<p class='muted'>Held-out check: of the {h['customers']:,} customers scored on {settings['as_of']}, "
+			f"{h['churn_rate']:.0%} bought nothing in the next {h['horizon_days']} days; the scores rank them with "
+			f"ROC AUC {h['roc_auc']:.3f} (Brier {h['brier']:.3f}).</p>"
+		)
+	importances = model.importances_.head(10)
+	labels = [FEATURES[name][0] for name in importances.index]
+	return _section(
+		"Churn risk",
+		f"<p class='muted'>{html.escape(intro)}</p>"
+		+ "<h3>Backtest: model against both baselines (same validation customers)</h3>"
+		+ _table(table)
+		+ "<p class='muted'>ROC AUC and PR AUC: higher is better (0.5 is a coin toss); Brier score: lower is "
+		"better; top-decile lift: churn rate among the 10 % ranked riskiest ÷ the overall rate. Recency alone "
+		"ranks by days since the last purchase; BG/NBD ranks by expected purchases in the horizon (not by "
+		"P(alive), which is 1 for every one-time buyer).</p>"
+		+ holdout
+		+ _grid(
+			_img(_calibration_chart(model.calibration_)),
+			_img(_importance_chart(pd.Series(importances.to_numpy(), index=labels))),
+		)
+		+ f"<h3>Risk bands (thresholds {thresholds})</h3>"
+		+ _grid(_table(band_table), _img(_band_chart(bands)))
+		+ "<h3>Valuable customers at risk (High and Critical, by value at risk)</h3>"
+		+ "<p class='muted'>Value at risk = score × predicted 12-month CLV (historical value where no CLV "
+		"model could be fitted). The reasons are the features that raise each customer's score most.</p>"
+		+ _table(top_table),
+	)
+
+
 # --- charts ----------------------------------------------------------------------------------
 
 
@@ -263,6 +348,44 @@ def _holdout_chart(by_frequency: pd.DataFrame):
 	axes.plot(labels, by_frequency["predicted"], marker="s", linestyle="--", color=ACCENT_2, label="BG/NBD")
 	axes.set_xlabel("repeat purchases in calibration period")
 	axes.legend(frameon=False)
+	return figure
+
+
+def _calibration_chart(calibration: pd.DataFrame):
+	figure, axes = _axes("Calibration on the validation customers")
+	axes.plot([0, 1], [0, 1], linestyle=":", color="#9ca3af", label="perfect")
+	axes.plot(
+		calibration["mean_predicted"], calibration["observed_rate"], marker="o", color=ACCENT, label="model"
+	)
+	axes.set_xlabel("predicted churn probability (bin mean)")
+	axes.set_ylabel("share who churned")
+	axes.xaxis.set_major_formatter(PercentFormatter(1.0))
+	axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+	axes.legend(frameon=False)
+	return figure
+
+
+def _importance_chart(importances: pd.Series):
+	figure, axes = _axes("What the model relies on (permutation importance)")
+	shown = importances.iloc[::-1]
+	axes.barh(np.arange(len(shown)), shown.to_numpy(), color=ACCENT)
+	axes.set_yticks(np.arange(len(shown)), shown.index, fontsize=8)
+	axes.set_xlabel("drop in validation ROC AUC when shuffled")
+	axes.grid(axis="x", alpha=0.3)
+	return figure
+
+
+def _band_chart(bands: pd.DataFrame):
+	figure, axes = _axes("Customers and value at risk per band")
+	positions = np.arange(len(bands))
+	axes.bar(positions - 0.2, bands["customers"], width=0.4, color=ACCENT, label="customers")
+	axes.set_xticks(positions, bands.index)
+	axes.set_ylabel("customers")
+	other = axes.twinx()
+	other.bar(positions + 0.2, bands["value_at_risk"], width=0.4, color=ACCENT_2, label="value at risk")
+	other.set_ylabel("value at risk")
+	other.spines["top"].set_visible(False)
+	figure.legend(frameon=False, loc="upper left", bbox_to_anchor=(0.12, 0.88))
 	return figure
 
 
