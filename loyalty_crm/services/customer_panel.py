@@ -86,6 +86,7 @@ def tier_progress(customer: str, today) -> dict | None:
 	if options["window_kind"] == "calendar_year":
 		end = getdate(f"{today.year}-12-31")
 	metric = tiers.window_metric(options["metric"], start, today, [customer])
+	metric_label = METRIC_LABELS[options["metric"]]  # Loyalty Settings' options, translated there
 	value = flt(metric.get(customer, 0))
 	state = frappe.db.get_value(
 		"Customer",
@@ -112,7 +113,7 @@ def tier_progress(customer: str, today) -> dict | None:
 		"multiplier": flt(current.multiplier) if current else None,
 		"tier_since": state.loyalty_crm_tier_since,
 		"metric": options["metric"],
-		"metric_label": _(METRIC_LABELS[options["metric"]]),
+		"metric_label": _(metric_label),
 		"value": value,
 		"currency": currency_for(customer) if options["metric"] == "spend" else None,
 		"window_start": start,
