@@ -1,5 +1,7 @@
 // Churn Risk: customers by churn score with band, drivers and value at risk (from the daily scoring).
 frappe.query_reports["Churn Risk"] = {
+	// filter labels and the Loyalty CRM breadcrumb: public/js/loyalty_reports.js
+	onload: (report) => loyalty_crm.reports.setup(report),
 	filters: [
 		{
 			fieldname: "company",
