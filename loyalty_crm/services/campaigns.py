@@ -646,10 +646,11 @@ def measure(name: str, *, save: bool = True, commit: bool = False) -> dict:
 		"offer_cost": cost,
 		"return_on_cost": engine.return_on_cost(incremental.estimate, cost),
 		"method": result.method,
+		# only the days that have passed: a flat line into the future would read as "no sales"
 		"curve": {
-			"day": curve.index.tolist(),
-			"treated": curve["treated"].round(4).tolist(),
-			"control": curve["control"].round(4).tolist(),
+			"day": curve.index[: max(days_done, 1)].tolist(),
+			"treated": curve["treated"].iloc[: max(days_done, 1)].round(4).tolist(),
+			"control": curve["control"].iloc[: max(days_done, 1)].round(4).tolist(),
 		},
 	}
 	figures = _finite(figures)

@@ -45,7 +45,8 @@ frappe.ui.form.on("Retention Campaign", {
 		wrapper.empty();
 		if (!frm.doc.results_json) return;
 		const data = JSON.parse(frm.doc.results_json);
-		const money = (v) => (v === null || v === undefined ? "–" : format_currency(v, frm.doc.currency));
+		const currency = window.erpnext && erpnext.get_currency ? erpnext.get_currency(frm.doc.company) : null;
+		const money = (v) => (v === null || v === undefined ? "–" : format_currency(v, currency));
 		const inc = data.incremental_revenue || {};
 		$(`<p class="text-muted small"></p>`)
 			.text(

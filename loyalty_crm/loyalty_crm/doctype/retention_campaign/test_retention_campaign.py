@@ -309,7 +309,10 @@ class TestRetentionCampaign(FrappeTestCase):
 		# offer cost: 10 treated x 50 points x 0.01
 		self.assertAlmostEqual(figures["offer_cost"], 5.0)
 		self.assertAlmostEqual(figures["return_on_cost"], (1450.0 - 5.0) / 5.0)
-		self.assertAlmostEqual(figures["curve"]["treated"][0], 145.0)
+		# the curve covers the days measured so far (launched today: one day)
+		self.assertEqual(figures["days_measured"], 1)
+		self.assertEqual(figures["curve"]["day"], [0])
+		self.assertAlmostEqual(figures["curve"]["treated"][-1], 145.0)
 		self.assertEqual(figures["curve"]["control"][-1], 0.0)
 		doc.reload()
 		self.assertAlmostEqual(flt(doc.incremental_revenue), 1450.0)
@@ -318,10 +321,12 @@ class TestRetentionCampaign(FrappeTestCase):
 		from loyalty_crm.loyalty_crm.report.campaign_results.campaign_results import execute
 
 		columns, data, _message, chart, summary = execute({"campaign": doc.name})
-		self.assertEqual([row["group"] for row in data], ["Treated", "Control"])
-		self.assertEqual(data[0]["customers"], 10)
+		self.assertEqual([row["campaign"] for row in data], [doc.name])
+		self.assertEqual((data[0]["treated_customers"], data[0]["control_customers"]), (10, 10))
+		self.assertEqual((data[0]["treated_buy_rate"], data[0]["control_buy_rate"]), (100.0, 0.0))
 		self.assertAlmostEqual(data[0]["incremental_revenue"], 1450.0)
-		self.assertEqual(len(chart["data"]["datasets"][0]["values"]), 14)
+		self.assertGreater(data[0]["incremental_low"], 0)
+		self.assertEqual(chart["data"]["datasets"][0]["values"], [145.0])
 		self.assertTrue(any(card["value"] == 10 for card in summary))
 
 	def test_points_multiplier_for_treated_customers_only_during_the_window(self):

@@ -42,23 +42,36 @@ def campaign_names(filters) -> list[str]:
 
 
 def get_columns() -> list[dict]:
-	currency = {"fieldtype": "Currency", "width": 140}
+	"""One row per campaign, treated and control side by side: every cell has a value."""
+	currency = {"fieldtype": "Currency", "width": 130}
 	return [
 		{
 			"fieldname": "campaign",
 			"label": _("Retention Campaign"),
 			"fieldtype": "Link",
 			"options": "Retention Campaign",
-			"width": 180,
+			"width": 170,
 		},
-		{"fieldname": "group", "label": _("Group"), "fieldtype": "Data", "width": 90},
-		{"fieldname": "customers", "label": _("Customers"), "fieldtype": "Int", "width": 100},
-		{"fieldname": "buy_rate", "label": _("Share Who Bought (%)"), "fieldtype": "Percent", "width": 130},
-		{"fieldname": "revenue_per_customer", "label": _("Revenue per Customer"), **currency},
-		{"fieldname": "redemptions", "label": _("Offer Redemptions"), "fieldtype": "Int", "width": 120},
+		{"fieldname": "treated_customers", "label": _("Treated Customers"), "fieldtype": "Int", "width": 110},
+		{"fieldname": "control_customers", "label": _("Control Customers"), "fieldtype": "Int", "width": 110},
+		{
+			"fieldname": "treated_buy_rate",
+			"label": _("Treated: Share Who Bought"),
+			"fieldtype": "Percent",
+			"width": 120,
+		},
+		{
+			"fieldname": "control_buy_rate",
+			"label": _("Control: Share Who Bought"),
+			"fieldtype": "Percent",
+			"width": 120,
+		},
+		{"fieldname": "treated_revenue", "label": _("Treated: Revenue per Customer"), **currency},
+		{"fieldname": "control_revenue", "label": _("Control: Revenue per Customer"), **currency},
 		{"fieldname": "incremental_revenue", "label": _("Incremental Revenue"), **currency},
 		{"fieldname": "incremental_low", "label": _("95% Interval, Low"), **currency},
 		{"fieldname": "incremental_high", "label": _("95% Interval, High"), **currency},
+		{"fieldname": "redemptions", "label": _("Offer Redemptions"), "fieldtype": "Int", "width": 110},
 		{"fieldname": "offer_cost", "label": _("Offer Cost"), **currency},
 		{"fieldname": "return_on_cost", "label": _("Return on Cost"), "fieldtype": "Float", "width": 110},
 	]
@@ -73,24 +86,19 @@ def rows_for(name: str, figures: dict) -> list[dict]:
 	return [
 		{
 			"campaign": name,
-			"group": _("Treated"),
-			"customers": figures["treated_customers"],
-			"buy_rate": _pct(figures["treated_buy_rate"]),
-			"revenue_per_customer": figures["treated_revenue_per_customer"],
-			"redemptions": figures["offer_redemptions"],
+			"treated_customers": figures["treated_customers"],
+			"control_customers": figures["control_customers"],
+			"treated_buy_rate": _pct(figures["treated_buy_rate"]),
+			"control_buy_rate": _pct(figures["control_buy_rate"]),
+			"treated_revenue": figures["treated_revenue_per_customer"],
+			"control_revenue": figures["control_revenue_per_customer"],
 			"incremental_revenue": incremental["estimate"],
 			"incremental_low": incremental["low"],
 			"incremental_high": incremental["high"],
+			"redemptions": figures["offer_redemptions"],
 			"offer_cost": figures["offer_cost"],
 			"return_on_cost": figures["return_on_cost"],
-		},
-		{
-			"campaign": name,
-			"group": _("Control"),
-			"customers": figures["control_customers"],
-			"buy_rate": _pct(figures["control_buy_rate"]),
-			"revenue_per_customer": figures["control_revenue_per_customer"],
-		},
+		}
 	]
 
 
