@@ -171,6 +171,12 @@ def launch(name: str, *, commit: bool = False) -> LaunchResult:
 		result.already_launched = True
 		return result
 	doc.validate()  # the same checks as on save, on the stored values
+	if getdate(doc.launch_date) > getdate(nowdate()):
+		frappe.throw(
+			_("Campaign {0} starts on {1}; launch it on or after that day").format(
+				frappe.bold(name), frappe.format(doc.launch_date, "Date")
+			)
+		)
 	target = target_customers(doc)
 	result.target = len(target)
 	if target.empty:

@@ -272,6 +272,58 @@ class TestRetentionCampaign(FrappeTestCase):
 		paid = {row.customer for row in campaign_rows(doc.name)}
 		self.assertEqual(paid, treated)
 
+	def test_launch_before_the_launch_date_is_refused(self):
+		doc = make_campaign(self.segment, launch_date=add_days(nowdate(), 2), end_date=add_days(nowdate(), 9))
+		with self.assertRaisesRegex(frappe.ValidationError, "launch it on or after that day"):
+			campaigns.launch(doc.name)
+		self.assertEqual(frappe.db.get_value("Retention Campaign", doc.name, "status"), "Draft")
+		self.assertEqual(campaign_rows(doc.name), [])
+
+	def test_without_an_outgoing_email_account_nothing_is_sent_and_it_is_logged(self):
+		from frappe.email.doctype.email_account.email_account import EmailAccount
+
+		frappe.db.sql("update `tabEmail Account` set default_outgoing = 0, enable_outgoing = 0")
+		frappe.local.outgoing_email_account = {}
+		frappe.clear_cache(doctype="Email Account")
+		self.assertFalse(EmailAccount.find_outgoing())
+		template = frappe.get_doc(
+			{
+				"doctype": "Email Template",
+				"name": f"LCRM Campaign Mail {frappe.generate_hash(length=6)}",
+				"subject": "Hello",
+				"response": "Hello {{ customer_name }}",
+			}
+		).insert(ignore_permissions=True)
+		for customer in self.customers:
+			frappe.db.set_value("Customer", customer, "email_id", f"{customer[-8:].lower()}@example.com")
+		logged = frappe.db.count("Error Log")
+		doc = make_campaign(self.segment, control_share=50, email_template=template.name)
+		result = campaigns.launch(doc.name)
+		self.assertEqual((result.emails_queued, result.emails_skipped), (0, 10))
+		self.assertEqual(frappe.db.count("Email Queue", {"reference_name": doc.name}), 0)
+		self.assertEqual(frappe.db.count("Error Log"), logged + 1)
+		self.assertEqual(len(campaign_rows(doc.name)), 10)  # the offer still goes out
+
+	def test_rule_target_is_evaluated_on_real_invoices(self):
+		group = frappe.get_doc(
+			{
+				"doctype": "Customer Group",
+				"customer_group_name": f"LCRM Campaign Rule {frappe.generate_hash(length=6)}",
+				"parent_customer_group": "All Customer Groups",
+			}
+		).insert(ignore_permissions=True)
+		buyers = self.customers[:4]
+		for customer in buyers:
+			frappe.db.set_value("Customer", customer, "customer_group", group.name)
+			sales_invoice(customer, rate=100, posting_date=add_days(nowdate(), -40), set_posting_time=1)
+		frappe.db.set_value("Customer", self.customers[5], "customer_group", group.name)  # never bought
+		rule = f'[{{"field": "customer_group", "operator": "=", "value": "{group.name}"}}, '
+		rule += '{"field": "recency_days", "operator": ">", "value": 30}]'
+		doc = make_campaign(None, target_type="Rule", rule=rule, control_share=0)
+		result = campaigns.launch(doc.name)
+		self.assertEqual(result.target, 4)
+		self.assertEqual(set(members(doc.name)), set(buyers))
+
 	def test_customer_in_another_running_campaign_is_left_out(self):
 		first = make_campaign(make_segment(self.customers[:5]), control_share=0)
 		campaigns.launch(first.name)
