@@ -616,12 +616,13 @@ class ActionResult:
 
 def add_members_to_email_group(segment: str, email_group: str) -> ActionResult:
 	"""Add the segment's members with an email address to the group; never removes anyone
-	(unsubscribes and manual additions stay as they are)."""
+	(unsubscribes and manual additions stay as they are). Customers with No Marketing Messages
+	ticked are not added."""
 	rows = frappe.db.sql(
 		f"""
 		select distinct c.name, c.email_id
 		from `tab{MEMBERSHIP}` m join `tabCustomer` c on c.name = m.customer
-		where m.segment = %s
+		where m.segment = %s and coalesce(c.loyalty_crm_no_marketing, 0) = 0
 		""",
 		segment,
 	)

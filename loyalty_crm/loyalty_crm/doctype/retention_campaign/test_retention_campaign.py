@@ -324,6 +324,20 @@ class TestRetentionCampaign(FrappeTestCase):
 		self.assertEqual(result.target, 4)
 		self.assertEqual(set(members(doc.name)), set(buyers))
 
+	def test_segment_email_group_action_leaves_out_no_marketing_customers(self):
+		from loyalty_crm.services import segments
+
+		for customer in self.customers[:3]:
+			frappe.db.set_value("Customer", customer, "email_id", f"{customer[-8:].lower()}@example.com")
+		frappe.db.set_value("Customer", self.customers[0], "loyalty_crm_no_marketing", 1)
+		group = frappe.get_doc(
+			{"doctype": "Email Group", "title": f"LCRM Camp {frappe.generate_hash(length=6)}"}
+		).insert(ignore_permissions=True)
+		result = segments.add_members_to_email_group(self.segment, group.name)
+		emails = set(frappe.get_all("Email Group Member", filters={"email_group": group.name}, pluck="email"))
+		self.assertEqual(result.added, 2)
+		self.assertNotIn(frappe.db.get_value("Customer", self.customers[0], "email_id"), emails)
+
 	def test_customer_in_another_running_campaign_is_left_out(self):
 		first = make_campaign(make_segment(self.customers[:5]), control_share=0)
 		campaigns.launch(first.name)
