@@ -12,6 +12,12 @@ Methods:
   promoting them all. Percentiles use linear interpolation (``numpy.quantile``'s default).
 * ``"fixed"`` -- ``cuts`` are amounts in currency: High at or above ``cuts[1]``, Medium at or
   above ``cuts[0]``, Low below.
+
+:func:`model_clv_bands` is what the segment refresh uses: it fits the CLV models (BG/NBD and
+Gamma-Gamma, ``engine.clv``) on the transactions and bands by predicted CLV; when the models
+cannot fit (everyone bought once, too few customers, no finite mean spend) every customer is
+banded by historical value and the reason comes back with the bands, so the basis of a band is
+never a guess.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from loyalty_crm.engine import clv
 from loyalty_crm.engine.errors import EngineError, _
 
 HIGH = _("High")
@@ -65,6 +72,50 @@ def clv_bands(
 	out["source"] = np.where(use_forecast, PREDICTED, HISTORICAL)
 	out["band"] = np.select([high, medium], [HIGH, MEDIUM], default=LOW)
 	return out
+
+
+def predicted_clv(
+	transactions: pd.DataFrame,
+	as_of: object,
+	horizon_months: int = 12,
+	monthly_discount_rate: float = 0.01,
+) -> pd.Series:
+	"""Predicted CLV per customer from transactions up to ``as_of``; raises EngineError with the
+	reason when the models cannot fit or give a non-finite value (a degenerate fit on data too
+	regular or too extreme), as the CLV report does: one basis for everybody, never a silent mix."""
+	summary = clv.customer_summary(transactions, observation_end=as_of)
+	bgnbd = clv.BetaGeoModel().fit(summary)
+	gamma_gamma = clv.GammaGammaModel().fit(summary)
+	value = clv.customer_lifetime_value(bgnbd, gamma_gamma, summary, horizon_months, monthly_discount_rate)
+	if not np.isfinite(value.to_numpy(dtype=float)).all():
+		raise EngineError(
+			_("The model gave no finite prediction for some customers; check the data for extreme values")
+		)
+	return value
+
+
+def model_clv_bands(
+	transactions: pd.DataFrame,
+	as_of: object,
+	historical: pd.Series,
+	*,
+	horizon_months: int = 12,
+	monthly_discount_rate: float = 0.01,
+	method: str = "quantile",
+	cuts: Sequence[float] = (0.5, 0.8),
+) -> tuple[pd.DataFrame, EngineError | None]:
+	"""Bands for the customers of ``historical``: by predicted CLV when the models fit, else by
+	historical value with the reason (the EngineError the fit raised; None when it fitted).
+
+	Only the customers in ``historical`` are banded (the model still learns from everyone in
+	``transactions``), so quantiles are taken over the customers being segmented.
+	"""
+	validate_cuts(method, cuts)
+	try:
+		predicted = predicted_clv(transactions, as_of, horizon_months, monthly_discount_rate)
+	except EngineError as error:
+		return clv_bands(historical, None, method=method, cuts=cuts), error
+	return clv_bands(historical, predicted.reindex(historical.index), method=method, cuts=cuts), None
 
 
 def validate_cuts(method: str, cuts: Sequence[float]) -> tuple[float, float]:

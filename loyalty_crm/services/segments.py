@@ -6,7 +6,8 @@ A refresh
    Invoices that are not POS consolidations, plus POS Invoices; cancelled ones excluded, returns
    kept as negative amounts) into a transactions DataFrame, per company;
 2. hands it to the pure engines: RFM metrics and scores (``engine.rfm``), ABC classes
-   (``engine.abc``), CLV bands from historical net revenue (``engine.value_bands``), lifecycle
+   (``engine.abc``), CLV bands from predicted CLV when the CLV models fit, else from historical
+   net revenue, with the basis recorded (``engine.value_bands``), lifecycle
    stages (``engine.lifecycle``), k-means clusters when a segment needs them
    (``engine.clusters``), administrator rules (``engine.segment_rules``);
 3. compares the wanted memberships with the stored ``Customer Segment Membership`` rows and
@@ -76,6 +77,8 @@ SNAPSHOT = (
 	"monetary",
 	"abc_class",
 	"clv_band",
+	"clv_basis",
+	"clv_basis_note",
 	"lifecycle_stage",
 	"cluster",
 )
@@ -297,9 +300,39 @@ PROFILE_COLUMNS = (
 	"rfm_segment",
 	"abc_class",
 	"clv_band",
+	"clv_basis",
+	"clv_basis_note",
 	"lifecycle_stage",
 	"cluster",
 )
+
+# Membership "CLV Band Basis" options, from the engine's row sources.
+CLV_BASIS = {value_bands.PREDICTED: "Predicted CLV", value_bands.HISTORICAL: "Historical Value"}
+
+
+def clv_band_profile(rows: pd.DataFrame, as_of, customers: pd.Index) -> tuple[pd.DataFrame, str | None]:
+	"""Band, basis and (on fallback) the reason, for one company's scored customers.
+
+	The CLV models learn from all of the company's history up to ``as_of`` with the CLV report's
+	default horizon and discount rate; customers are banded by predicted CLV when the models fit
+	and by historical net revenue (all history) when they cannot, with the engine's reason.
+	"""
+	from loyalty_crm.services.clv import DEFAULT_DISCOUNT_PERCENT, DEFAULT_HORIZON_MONTHS
+
+	historical = rows.groupby("customer")["amount"].sum().reindex(customers)
+	bands, reason = value_bands.model_clv_bands(
+		rows,
+		as_of,
+		historical,
+		horizon_months=DEFAULT_HORIZON_MONTHS,
+		monthly_discount_rate=DEFAULT_DISCOUNT_PERCENT / 100,
+	)
+	note = reason.translated(_) if reason else None
+	out = pd.DataFrame(index=customers)
+	out["clv_band"] = bands["band"]
+	out["clv_basis"] = bands["source"].map(CLV_BASIS)
+	out["clv_basis_note"] = np.where(bands["source"] == value_bands.HISTORICAL, note, None)
+	return out, note
 
 
 def compute_profiles(
@@ -317,8 +350,10 @@ def compute_profiles(
 		profile = scores.join(metrics[["last_purchase", "tenure_days"]])
 		profile = profile.rename(columns={"segment": "rfm_segment"})
 		profile["abc_class"] = abc_engine.abc_classes(profile["monetary"], config.abc_cutoffs)["abc_class"]
-		historical = rows.groupby("customer")["amount"].sum().reindex(profile.index)
-		profile["clv_band"] = value_bands.clv_bands(historical)["band"]
+		clv, reason = clv_band_profile(rows, as_of, profile.index)
+		profile = profile.join(clv)
+		if reason:
+			notes.append(_("{0}: CLV bands use historical value ({1})").format(company, reason))
 		stages = lifecycle_engine.lifecycle_stages(rows, as_of, config.lifecycle)["stage"]
 		profile["lifecycle_stage"] = stages.reindex(profile.index)
 		profile["cluster"] = None
@@ -510,7 +545,16 @@ def _membership_values(record: tuple) -> tuple:
 	values["last_purchase"] = (
 		pd.Timestamp(values["last_purchase"]).date() if pd.notna(values["last_purchase"]) else None
 	)
-	for column in ("rfm_segment", "rfm_score", "abc_class", "clv_band", "lifecycle_stage", "cluster"):
+	for column in (
+		"rfm_segment",
+		"rfm_score",
+		"abc_class",
+		"clv_band",
+		"clv_basis",
+		"clv_basis_note",
+		"lifecycle_stage",
+		"cluster",
+	):
 		value = values[column]
 		values[column] = (
 			None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)

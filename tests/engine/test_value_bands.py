@@ -79,3 +79,87 @@ def test_bad_values_are_rejected_without_mutating_input():
 		clv_bands(pd.Series([1.0, 2.0], index=["a", "a"]))
 	pd.testing.assert_series_equal(historical, before[0])
 	pd.testing.assert_series_equal(predicted, before[1])
+
+
+# ---------------------------------------------------------------- the basis: predicted or historical
+
+
+AS_OF = pd.Timestamp("2024-06-30")
+
+
+def _shop() -> pd.DataFrame:
+	"""40 regulars buying at their own pace this past year (around 100), 10 one-time buyers (120),
+	and a big spender who bought three times two years ago (5,000 each) and never again."""
+	rng = np.random.default_rng(7)
+	rows = []
+	for i in range(40):  # each with their own pace (a week to four months between visits)
+		pace, day = rng.uniform(7, 120), int(rng.integers(300, 365))
+		while day > 0:
+			rows.append((f"regular{i:02d}", AS_OF - pd.Timedelta(days=day), float(rng.normal(100, 20))))
+			day -= 1 + int(rng.exponential(pace))
+	for i in range(10):
+		rows.append((f"once{i:02d}", AS_OF - pd.Timedelta(days=20 + 30 * i), 120.0))
+	for days in (730, 720, 710):
+		rows.append(("gone_whale", AS_OF - pd.Timedelta(days=days), 5000.0))
+	return pd.DataFrame(rows, columns=["customer", "date", "amount"])
+
+
+def test_bands_follow_predicted_clv_when_the_model_fits():
+	from loyalty_crm.engine.value_bands import model_clv_bands, predicted_clv
+
+	shop = _shop()
+	historical = shop.groupby("customer")["amount"].sum()
+	out, reason = model_clv_bands(shop, AS_OF, historical)
+	assert reason is None
+	assert (out["source"] == "predicted").all()
+	assert out.index.tolist() == historical.index.tolist()
+	predicted = predicted_clv(shop, AS_OF)
+	np.testing.assert_allclose(out["value"], predicted.reindex(out.index))
+	# by history the gone big spender is the top customer; silent for two years, the model expects
+	# little more from them, so by prediction they are no longer High: the High band is regulars
+	assert clv_bands(historical).loc["gone_whale", "band"] == "High"
+	assert out.loc["gone_whale", "value"] < historical["gone_whale"] / 10
+	assert out.loc["gone_whale", "band"] != "High"
+	assert out.index[out["band"] == "High"].str.startswith("regular").all()
+
+
+def test_bands_fall_back_to_historical_value_with_the_reason():
+	from loyalty_crm.engine.value_bands import model_clv_bands
+
+	once = pd.DataFrame(
+		[(f"c{i}", AS_OF - pd.Timedelta(days=i), 10.0 * i) for i in range(1, 11)],
+		columns=["customer", "date", "amount"],
+	)
+	historical = once.groupby("customer")["amount"].sum()
+	out, reason = model_clv_bands(once, AS_OF, historical)
+	assert isinstance(reason, EngineError)
+	assert "every customer bought only once" in str(reason)
+	assert (out["source"] == "historical").all()
+	pd.testing.assert_frame_equal(out, clv_bands(historical))
+
+
+def test_a_degenerate_fit_falls_back_for_everybody_with_the_reason():
+	from loyalty_crm.engine.value_bands import model_clv_bands
+
+	# everyone buys exactly every 30 days: the purchase-rate model degenerates (no finite value)
+	rows = [
+		(f"c{i:02d}", AS_OF - pd.Timedelta(days=360 - i - 30 * k), 100.0 + i)
+		for i in range(20)
+		for k in range(12)
+	]
+	clockwork = pd.DataFrame(rows, columns=["customer", "date", "amount"])
+	historical = clockwork.groupby("customer")["amount"].sum()
+	out, reason = model_clv_bands(clockwork, AS_OF, historical)
+	assert isinstance(reason, EngineError) and "no finite prediction" in str(reason)
+	assert (out["source"] == "historical").all()
+
+
+def test_only_the_given_customers_are_banded_and_bad_cuts_are_refused_before_fitting():
+	from loyalty_crm.engine.value_bands import model_clv_bands
+
+	shop = _shop()
+	some = shop[shop["customer"].str.startswith("regular")].groupby("customer")["amount"].sum()
+	out, reason = model_clv_bands(shop, AS_OF, some)
+	assert reason is None and out.index.tolist() == some.index.tolist()
+	with pytest.raises(EngineError, match="Quantile cuts must lie between 0 and 1"):
+		model_clv_bands(shop, AS_OF, some, cuts=(0.5, 1.5))

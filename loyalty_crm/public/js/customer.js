@@ -38,7 +38,8 @@ frappe.ui.form.on("Customer", {
 							<td>${esc(row.company)}</td>
 							<td>${esc(__(row.rfm_segment || ""))} ${esc(row.rfm_score || "")}</td>
 							<td>${esc(__(row.lifecycle_stage || ""))}</td>
-							<td>${esc(row.abc_class || "")} / ${esc(__(row.clv_band || ""))}</td>
+							<td>${esc(row.abc_class || "")} / ${esc(__(row.clv_band || ""))}
+								${row.clv_basis ? `<span class="text-muted" title="${esc(row.clv_basis_note || "")}">(${esc(__(row.clv_basis))})</span>` : ""}</td>
 						</tr>`
 					)
 					.join("");

@@ -18,7 +18,7 @@ from loyalty_crm.services import segments as service
 
 def execute(filters=None):
 	filters = frappe._dict(filters or {})
-	rows, as_of, live = members(filters)
+	rows, as_of, live, notes = members(filters)
 	data = [row_for(row, as_of) for row in rows]
 	message = (
 		_("Computed live as of {0}; nothing was saved.").format(frappe.format(as_of, "Date"))
@@ -26,6 +26,7 @@ def execute(filters=None):
 		else _("Memberships of the last refresh.")
 	)
 	message += " " + _("A customer can be in several segments, so shares do not add up to 100%.")
+	message += "".join(f"<br>{frappe.utils.escape_html(note)}" for note in clv_basis_notes(rows, notes))
 	if not data:
 		message = _("No members: refresh the segments, or there is nothing to segment for these filters.")
 	return columns(), data, message, chart(data), summary(data)
@@ -36,7 +37,7 @@ def members(filters) -> tuple[list[dict], object, bool]:
 		as_of = getdate(filters.as_of)
 		segments = service.load_segments(filters.segment)
 		config = service.segment_settings()
-		profiles, _notes = service.compute(as_of, config, segments)
+		profiles, notes = service.compute(as_of, config, segments)
 		wanted = service.wanted_memberships(profiles, service.load_customers(), segments)
 		if filters.company:
 			wanted = wanted[wanted["company"] == filters.company]
@@ -51,7 +52,7 @@ def members(filters) -> tuple[list[dict], object, bool]:
 			record["customer_name"] = names.get(record["customer"])
 			record["last_purchase"] = getdate(record["last_purchase"]) if record["last_purchase"] else None
 			rows.append(record)
-		return rows, as_of, True
+		return rows, as_of, True, notes
 
 	membership = frappe.qb.DocType(service.MEMBERSHIP)
 	customer = frappe.qb.DocType("Customer")
@@ -73,13 +74,30 @@ def members(filters) -> tuple[list[dict], object, bool]:
 		query = query.where(membership.company == filters.company)
 	if filters.segment:
 		query = query.where(membership.segment == filters.segment)
-	return query.run(as_dict=True), getdate(nowdate()), False
+	return query.run(as_dict=True), getdate(nowdate()), False, []
+
+
+def clv_basis_notes(rows: list[dict], notes: list[str]) -> list[str]:
+	"""Why some CLV bands use historical value: the live refresh's notes, or for stored rows the
+	reason each company's memberships recorded (one line per company)."""
+	if notes:
+		return [note for note in notes if note]
+	reasons = {
+		(row.get("company"), row.get("clv_basis_note"))
+		for row in rows
+		if row.get("clv_basis") == "Historical Value"
+	}
+	return [
+		_("{0}: CLV bands use historical value ({1})").format(company, note or _("no prediction"))
+		for company, note in sorted(reasons, key=lambda pair: (pair[0] or "", pair[1] or ""))
+	]
 
 
 def row_for(row: dict, as_of) -> dict:
 	row = dict(row)
 	row["recency_days"] = date_diff(as_of, row["last_purchase"]) if row.get("last_purchase") else None
 	row["monetary"] = flt(row.get("monetary"), 2)
+	row["clv_basis_label"] = _(row["clv_basis"]) if row.get("clv_basis") else None
 	return row
 
 
@@ -123,6 +141,7 @@ def columns() -> list[dict]:
 		{"fieldname": "monetary", "label": _("Net Revenue in Window"), "fieldtype": "Currency", "width": 120},
 		{"fieldname": "abc_class", "label": _("ABC Class"), "fieldtype": "Data", "width": 70},
 		{"fieldname": "clv_band", "label": _("CLV Band"), "fieldtype": "Data", "width": 80},
+		{"fieldname": "clv_basis_label", "label": _("CLV Band Basis"), "fieldtype": "Data", "width": 120},
 		{"fieldname": "lifecycle_stage", "label": _("Lifecycle Stage"), "fieldtype": "Data", "width": 100},
 		{"fieldname": "cluster", "label": _("Cluster Number"), "fieldtype": "Data", "width": 70},
 	]
