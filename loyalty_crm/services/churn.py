@@ -288,8 +288,9 @@ def train(company: str, as_of=None, commit: bool = False, progress: Callable[[st
 	except Exception:
 		# Recorded, not raised: a crash must not leave the company without its previous model.
 		run.status = "Failed"
+		log = frappe.log_error(title=_("Churn model training failed for {0}").format(company))
 		run.error_message = _("Training failed unexpectedly; see the Error Log: {0}").format(
-			frappe.log_error(title=_("Churn model training failed for {0}").format(company)).name
+			log.name if log else ""
 		)
 	run.duration_seconds = time.monotonic() - started
 	run.save(ignore_permissions=True)

@@ -155,7 +155,10 @@ def columns() -> list[dict]:
 
 def band_totals(data: list[dict]) -> pd.DataFrame:
 	"""Customers and value at risk per band, every band present (0 when empty)."""
-	frame = pd.DataFrame(data, columns=["risk_band", "value_at_risk"])
+	frame = pd.DataFrame(
+		[(row.get("risk_band"), row.get("value_at_risk")) for row in data],
+		columns=["risk_band", "value_at_risk"],
+	)
 	frame["value_at_risk"] = pd.to_numeric(frame["value_at_risk"], errors="coerce").fillna(0.0)
 	per = frame.groupby("risk_band")["value_at_risk"].agg(["size", "sum"])
 	return per.reindex(list(churn.BANDS), fill_value=0)
