@@ -115,6 +115,13 @@ def model_clv_bands(
 		predicted = predicted_clv(transactions, as_of, horizon_months, monthly_discount_rate)
 	except EngineError as error:
 		return clv_bands(historical, None, method=method, cuts=cuts), error
+	except (ArithmeticError, np.linalg.LinAlgError) as error:
+		# A numerical failure inside the optimiser is a reason to fall back, not to lose every
+		# other segment of the refresh: bands by history, with what went wrong.
+		reason = EngineError(
+			_("The CLV models could not be fitted ({0})"), f"{type(error).__name__}: {error}"
+		)
+		return clv_bands(historical, None, method=method, cuts=cuts), reason
 	return clv_bands(historical, predicted.reindex(historical.index), method=method, cuts=cuts), None
 
 

@@ -163,3 +163,18 @@ def test_only_the_given_customers_are_banded_and_bad_cuts_are_refused_before_fit
 	assert reason is None and out.index.tolist() == some.index.tolist()
 	with pytest.raises(EngineError, match="Quantile cuts must lie between 0 and 1"):
 		model_clv_bands(shop, AS_OF, some, cuts=(0.5, 1.5))
+
+
+def test_a_numerical_failure_of_the_fit_falls_back_instead_of_failing(monkeypatch):
+	from loyalty_crm.engine import clv
+	from loyalty_crm.engine.value_bands import model_clv_bands
+
+	def singular(self, summary):
+		raise np.linalg.LinAlgError("Singular matrix")
+
+	monkeypatch.setattr(clv.BetaGeoModel, "fit", singular)
+	shop = _shop()
+	historical = shop.groupby("customer")["amount"].sum()
+	out, reason = model_clv_bands(shop, AS_OF, historical)
+	assert "The CLV models could not be fitted (LinAlgError: Singular matrix)" == str(reason)
+	pd.testing.assert_frame_equal(out, clv_bands(historical))
