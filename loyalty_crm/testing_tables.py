@@ -30,3 +30,16 @@ def fingerprint(*doctypes: str) -> dict[str, tuple]:
 			)[0]
 		result[doctype] = tuple(int(value) for value in row)
 	return result
+
+
+def assert_refused(case, action, error: type, message: str, tables: tuple[str, ...]) -> None:
+	"""``action()`` raises exactly ``error`` with exactly ``message`` and leaves ``tables`` unchanged."""
+	from frappe.utils import strip_html
+
+	before = fingerprint(*tables)
+	with case.assertRaises(error) as caught:
+		action()
+	frappe.clear_messages()
+	case.assertIs(type(caught.exception), error, f"{type(caught.exception).__name__}: {caught.exception}")
+	case.assertEqual(strip_html(str(caught.exception)), message)
+	case.assertEqual(fingerprint(*tables), before, "nothing may be written")

@@ -364,8 +364,8 @@ def whole_number(value) -> int | None:
 		number = float(str(value).strip())
 	except ValueError:
 		return None
-	if number != number or number != int(number):
-		return None
+	if number != number or number in (float("inf"), float("-inf")) or number != int(number):
+		return None  # NaN, infinity (1e309 in a spreadsheet) and fractions are not answers
 	return int(number)
 
 
@@ -536,6 +536,13 @@ def submit(
 	lang: str | None = None,
 ) -> dict:
 	"""The survey page's submit button. Guests answer only through a valid, unused link."""
+	from loyalty_crm.services.input_checks import check_text
+
+	# Frappe does not check the declared types here (this module's annotations are strings),
+	# so a guest's list or object must be refused by hand rather than crash on .strip().
+	if not isinstance(token, str):
+		token = ""  # not a link at all: refused below like any invalid link
+	lang = check_text(lang, _("Language"), 20)
 	if lang:
 		set_language(lang)
 	answers = {
@@ -557,6 +564,9 @@ def submit_response(token: str, answers: dict, language: str | None = None, chan
 	check = check_token(token)
 	if not check.ok:
 		frappe.throw(check.message, SurveyLinkError, title=_("Survey Link"))
+	from loyalty_crm.services.input_checks import clean_answers
+
+	answers = clean_answers(answers, MAX_COMMENT, SCORE_LABELS, SCORES)  # before anything is written
 	name = _insert_invitation(token, check.doctype, check.name, check.customer, check.expires_on)
 	invitation = frappe.db.sql(
 		f"select name, used_on, template from `tab{INVITATION}` where name = %s for update",

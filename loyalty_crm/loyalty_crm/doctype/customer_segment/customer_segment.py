@@ -11,10 +11,12 @@ from frappe.utils import cint
 from loyalty_crm.engine import segment_rules
 from loyalty_crm.engine.errors import EngineError
 from loyalty_crm.services import segments
+from loyalty_crm.services.input_checks import check_numbers
 
 
 class CustomerSegment(Document):
 	def validate(self):
+		check_numbers(self)
 		if self.method == "Rule":
 			self.validate_rule()
 		elif self.method == "RFM Segment":

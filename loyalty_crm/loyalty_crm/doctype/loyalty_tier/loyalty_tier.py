@@ -4,6 +4,7 @@
 from frappe.model.document import Document
 
 from loyalty_crm.services import tiers
+from loyalty_crm.services.input_checks import check_numbers
 
 
 class LoyaltyTier(Document):
@@ -11,6 +12,7 @@ class LoyaltyTier(Document):
 	increasing thresholds, one entry tier at 0) are checked on the whole ladder by the engine."""
 
 	def validate(self):
+		check_numbers(self)
 		tiers.validate_tier(self)
 
 	def on_update(self):
