@@ -707,26 +707,37 @@ def _finite(value):
 
 
 def close(name: str, *, commit: bool = False) -> dict:
-	"""Measure one last time and close; a closed campaign never changes again."""
+	"""Measure one last time and close; a closed campaign never changes again.
+
+	Closing ends the offer too: the coupons' Pricing Rule is disabled (coupons not yet used stop
+	working) and the points multiplier stops; bonus points already given stay the customers'.
+	"""
 	frappe.db.sql(f"select name from `tab{CAMPAIGN}` where name = %s for update", name)
 	doc = frappe.get_doc(CAMPAIGN, name)
 	if doc.status == "Closed":
 		frappe.throw(_("Campaign {0} is already closed").format(name))
 	figures = measure(name, save=True)
+	if doc.pricing_rule and frappe.db.exists("Pricing Rule", doc.pricing_rule):
+		frappe.db.set_value("Pricing Rule", doc.pricing_rule, "disable", 1)
 	doc.db_set("status", "Closed")
 	if commit:
 		frappe.db.commit()
 	return figures
 
 
-def measure_running(as_of=None) -> list[str]:
+def measure_running(as_of=None, commit: bool = True) -> list[str]:
 	"""The daily job: measure every running campaign; past its end date it is Measuring, and once
-	the measurement window is over it is measured a last time and closed."""
+	the measurement window is over it is measured a last time and closed.
+
+	Each campaign in its own savepoint (and commit), so one that fails is logged and the others
+	are still measured.
+	"""
 	today = getdate(as_of or nowdate())
 	done = []
 	for row in frappe.get_all(
 		CAMPAIGN, filters={"status": ("in", RUNNING)}, fields=["name", "end_date", "status"]
 	):
+		frappe.db.savepoint("lcrm_campaign_measure")
 		try:
 			doc = frappe.get_doc(CAMPAIGN, row.name)
 			_start, end = window(doc)
@@ -736,11 +747,12 @@ def measure_running(as_of=None) -> list[str]:
 				close(row.name)
 			else:
 				measure(row.name)
-			frappe.db.commit()
 			done.append(row.name)
 		except Exception:
-			frappe.db.rollback()
+			frappe.db.rollback(save_point="lcrm_campaign_measure")
 			frappe.log_error(title=_("Retention campaign {0} not measured").format(row.name))
+		if commit:
+			frappe.db.commit()
 	return done
 
 

@@ -338,6 +338,51 @@ class TestRetentionCampaign(FrappeTestCase):
 		self.assertEqual(result.added, 2)
 		self.assertNotIn(frappe.db.get_value("Customer", self.customers[0], "email_id"), emails)
 
+	def test_daily_job_moves_running_campaigns_to_measuring_and_closes_them_after_the_window(self):
+		start = add_days(nowdate(), -20)
+		ended = make_campaign(
+			make_segment(self.customers[:6]),
+			launch_date=start,
+			end_date=add_days(start, 5),
+			measurement_days=10,
+		)
+		running = make_campaign(
+			make_segment(self.customers[6:12]),
+			launch_date=start,
+			end_date=add_days(start, 25),
+			measurement_days=30,
+		)
+		over = make_campaign(
+			make_segment(self.customers[12:]),
+			launch_date=start,
+			end_date=add_days(start, 10),
+			measurement_days=30,
+			offer_type="Coupon",
+			discount_percentage=5,
+		)
+		for doc in (ended, running, over):
+			campaigns.launch(doc.name)
+		sales_invoice(self.customers[0], rate=100, posting_date=add_days(start, 2), set_posting_time=1)
+		done = campaigns.measure_running(commit=False)
+		self.assertTrue({ended.name, running.name, over.name} <= set(done))
+		status = {
+			doc.name: frappe.db.get_value("Retention Campaign", doc.name, "status")
+			for doc in (ended, running, over)
+		}
+		self.assertEqual(status, {ended.name: "Closed", running.name: "Launched", over.name: "Measuring"})
+		for doc in (ended, running, over):
+			self.assertTrue(frappe.db.get_value("Retention Campaign", doc.name, "last_measured"))
+		# closing ends the coupon offer: its Pricing Rule is disabled
+		campaigns.close(over.name)
+		self.assertEqual(
+			frappe.db.get_value(
+				"Pricing Rule",
+				frappe.db.get_value("Retention Campaign", over.name, "pricing_rule"),
+				"disable",
+			),
+			1,
+		)
+
 	def test_customer_in_another_running_campaign_is_left_out(self):
 		first = make_campaign(make_segment(self.customers[:5]), control_share=0)
 		campaigns.launch(first.name)
