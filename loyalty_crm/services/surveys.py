@@ -369,6 +369,18 @@ def whole_number(value) -> int | None:
 	return int(number)
 
 
+def check_customer(doc) -> None:
+	"""The customer must exist: Frappe's link check lets a missing one through on this doctype,
+	because the link also fetches the customer's name, and the survey would then belong to nobody."""
+	if doc.customer and not frappe.db.exists("Customer", doc.customer):
+		frappe.throw(
+			_("Customer {0} does not exist; pick one from the list").format(
+				frappe.bold(str(doc.customer)[:40])
+			),
+			frappe.LinkValidationError,
+		)
+
+
 def fill_from_invoice(doc) -> None:
 	"""Company and POS Profile come from the invoice, and the invoice must be the customer's."""
 	if not doc.source_name:

@@ -4,13 +4,16 @@
 from frappe.model.document import Document
 
 from loyalty_crm.services import surveys
+from loyalty_crm.services.input_checks import check_numbers
 
 
 class SatisfactionSurvey(Document):
 	"""One customer's answers; the rules live in services/surveys.py."""
 
 	def validate(self):
-		surveys.validate_answers(self)
+		surveys.check_customer(self)
+		surveys.validate_answers(self)  # scores first: their messages say the allowed range
+		check_numbers(self)
 		surveys.fill_from_invoice(self)
 		surveys.fill_email(self)
 		surveys.track_resolution(self)
