@@ -245,3 +245,16 @@ class TestPointsImportBadInput(FrappeTestCase):
 		)
 		self.assertEqual(written, 2)
 		self.assertEqual((balance(a), balance(b)), (Decimal("10"), Decimal("2.35")))
+
+	def test_messages_are_translated(self):
+		frappe.local.lang = "zh"
+		try:
+			result = self.run_import(HEADER + f"{self.customer},{COMPANY},5,,2099-01-01,\n")
+			with self.assertRaises(BadImportFile) as caught:
+				self.run_import(HEADER)
+		finally:
+			frappe.local.lang = "en"
+		self.assertEqual(
+			result.errors, [f"第 2 行：posting_date '2099-01-01' 在未来（今天是 {nowdate()}）；请检查年份"]
+		)
+		self.assertNotIn("header", str(caught.exception))
