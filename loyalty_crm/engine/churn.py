@@ -15,8 +15,9 @@ customers at the earlier cutoffs and are judged on the *validation* customers at
 cutoff (out of time *and* out of customer, so one customer never sits on both sides). The
 better candidate on validation ROC AUC (a scaled logistic regression, or histogram gradient
 boosting) is calibrated with ``CalibratedClassifierCV`` (sigmoid on small data, isotonic on
-large, folds grouped by customer) so a score of 0.3 means about 30 %, judged again on the same
-validation rows, and finally refitted on every labelled row to score the present.
+large) on a third of the training customers that the candidates never learnt from, so a
+score of 0.3 means about 30 %; it is judged again on the same validation rows, and finally
+refitted the same way on every labelled row (all customers, all cutoffs) to score the present.
 
 **Baselines** on the same validation rows: recency alone, and BG/NBD expected purchases in
 the horizon. Not ``1 - P(alive)``: BG/NBD's P(alive) is 1 for every one-time buyer, so it would
@@ -68,7 +69,7 @@ CLV_MONTHS = 12
 CLV_MONTHLY_DISCOUNT = 0.01
 DEFAULT_THRESHOLDS = (0.3, 0.5, 0.7)
 BANDS = ("Low", "Medium", "High", "Critical")
-PARALLEL_MIN_ROWS = 100_000  # transaction rows from which threads pay off
+IMPORTANCE_MAX_ROWS = 20_000  # validation rows used for permutation importance
 DRIVER_MIN_EFFECT = 0.01  # score points; smaller changes are noise, not a reason
 
 FEATURES: dict[str, tuple[str, str]] = {
@@ -453,7 +454,6 @@ class ChurnModel:
 	) -> ChurnModel:
 		"""Learn from cutoffs before ``as_of - horizon_days`` (default ``as_of``: the last data date)."""
 		from sklearn.base import clone
-		from sklearn.calibration import CalibratedClassifierCV
 		from sklearn.inspection import permutation_importance
 
 		horizon = _check_horizon(self.horizon_days)
@@ -544,19 +544,29 @@ class ChurnModel:
 					int(part.sum()),
 				)
 
+		# candidates learn on two thirds of the training customers; the other third calibrates
+		calibrating = _calibration_customers(customers)
+		learn, calibrate = training & ~calibrating, training & calibrating
+		for part, name in ((learn, _("learning")), (calibrate, _("calibration"))):
+			if len(np.unique(y[part])) < 2:
+				raise EngineError(
+					_(
+						"The {0} rows ({1} customers) hold only churned or only retained customers, so the "
+						"model cannot be trained or judged; more customers or history are needed"
+					),
+					name,
+					int(part.sum()),
+				)
 		candidates = _candidates(self.random_state)
 		scores = {}
 		fitted = {}
 		for name, estimator in candidates.items():
-			model = clone(estimator).fit(X[training], y[training])
+			model = clone(estimator).fit(X[learn], y[learn])
 			fitted[name] = model
 			scores[name] = float(_roc_auc(y[validation], model.predict_proba(X[validation])[:, 1]))
 		chosen = max(scores, key=lambda key: (scores[key], key == "logistic_regression"))  # tie: simpler
-
-		method = "isotonic" if training.sum() >= ISOTONIC_MIN_ROWS else "sigmoid"
-		judged = CalibratedClassifierCV(
-			clone(candidates[chosen]), method=method, cv=_grouped_folds(customers[training]), ensemble=False
-		).fit(X[training], y[training])
+		method = "isotonic" if calibrate.sum() >= ISOTONIC_MIN_ROWS else "sigmoid"
+		judged = _calibrated(fitted[chosen], X[calibrate], y[calibrate], method)
 		probability = judged.predict_proba(X[validation])[:, 1]
 
 		metrics = {"model": classification_metrics(y[validation], probability)}
@@ -573,18 +583,21 @@ class ChurnModel:
 		metrics["churn_rate"] = float(y[validation].mean())
 		metrics["out_of_time"] = out_of_time
 
+		sample = np.flatnonzero(validation)[:IMPORTANCE_MAX_ROWS]
 		importance = permutation_importance(
 			fitted[chosen],
-			X[validation],
-			y[validation],
+			X[sample],
+			y[sample],
 			scoring="roc_auc",
 			n_repeats=3,
 			random_state=self.random_state,
 		)
-		every = np.ones(len(rows), dtype=bool)
-		self.estimator_ = CalibratedClassifierCV(
-			clone(candidates[chosen]), method=method, cv=_grouped_folds(customers), ensemble=False
-		).fit(X[every], y[every])
+		# the model that scores the present: every customer and cutoff, the same split of roles
+		learn_all = ~calibrating
+		if len(np.unique(y[calibrating])) < 2 or len(np.unique(y[learn_all])) < 2:
+			learn_all, calibrating = learn, calibrate
+		final = clone(candidates[chosen]).fit(X[learn_all], y[learn_all])
+		self.estimator_ = _calibrated(final, X[calibrating], y[calibrating], method)
 		self.chosen_ = chosen
 		self.metrics_ = metrics
 		self.calibration_ = calibration_table(y[validation], probability)
@@ -669,11 +682,12 @@ class ChurnModel:
 
 
 def _threads_for(rows: int):
-	"""One thread for small data: below ~100k rows, OpenMP and BLAS thread hand-offs cost more than
-	they save (on a busy 2-core server, gradient boosting on a few thousand rows ran 5x slower)."""
-	if rows >= PARALLEL_MIN_ROWS:
-		return contextlib.nullcontext()
+	"""One OpenMP/BLAS thread: on a server that is busy with other work (web and background
+	workers), gradient boosting's spinning OpenMP threads ran several times slower than one
+	thread, and the matrices here are too small for BLAS threads to help. scikit-learn is
+	imported first because threadpoolctl limits only the libraries already loaded."""
 	try:
+		import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime)
 		from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 	except ImportError:
 		return contextlib.nullcontext()
@@ -722,10 +736,21 @@ def _signed_log(values: np.ndarray) -> np.ndarray:
 	return np.sign(values) * np.log1p(np.abs(values))
 
 
-def _grouped_folds(customers: np.ndarray, folds: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
-	"""Calibration folds that keep each customer's rows (several cutoffs) together."""
-	group = _customer_hash(customers) % folds
-	return [(np.flatnonzero(group != k), np.flatnonzero(group == k)) for k in range(folds)]
+def _calibrated(model, X: np.ndarray, y: np.ndarray, method: str):
+	"""Calibrate an already fitted model on rows it never saw (customers held back from its training).
+
+	One fit plus one calibration, rather than cross-validated calibration's k extra fits: on a
+	hundred thousand customers the held-back third is plenty, and training stays affordable.
+	"""
+	from sklearn.calibration import CalibratedClassifierCV
+	from sklearn.frozen import FrozenEstimator
+
+	return CalibratedClassifierCV(FrozenEstimator(model), method=method, ensemble=False).fit(X, y)
+
+
+def _calibration_customers(customers: np.ndarray) -> np.ndarray:
+	"""A third of the customers, chosen by a different part of the hash than the validation group."""
+	return (_customer_hash(customers) // 29) % 3 == 0
 
 
 def _validation_customers(customers: np.ndarray) -> np.ndarray:
