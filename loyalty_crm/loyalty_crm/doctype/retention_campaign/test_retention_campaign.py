@@ -180,6 +180,9 @@ class TestRetentionCampaign(FrappeTestCase):
 			self.assertEqual(drawn[row.customer].bonus_entry, row.name)
 		treated = next(iter(set(self.customers) - control))
 		self.assertEqual(ledger.balance(treated, COMPANY), Decimal("50"))
+		# the lot has its own expiry: spendable through day 30, gone after
+		self.assertEqual(ledger.available_points(treated, COMPANY, add_days(nowdate(), 30)), Decimal("50"))
+		self.assertEqual(ledger.available_points(treated, COMPANY, add_days(nowdate(), 31)), Decimal(0))
 		self.assertEqual(flt(frappe.db.get_value("Customer", treated, "loyalty_crm_points_balance")), 50.0)
 		for customer in control:
 			self.assertEqual(ledger.balance(customer, COMPANY), Decimal(0))
