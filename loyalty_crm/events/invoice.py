@@ -15,6 +15,7 @@ def before_validate(doc, method=None):
 
 
 def validate(doc, method=None):
+	tier_discount.remember_final_discount(doc)
 	accrual.validate_invoice(doc)
 
 

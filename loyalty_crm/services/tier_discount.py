@@ -20,9 +20,9 @@ alone; otherwise the rule does not fire and ERPNext totals the discount set here
 taxes and payments are computed once, by ERPNext, on the final discount.
 
 Which discount the cashier typed must survive re-saves (a draft saved twice, the till's save and
-then submit): the invoice keeps the manual discount and the discount this module last set
-(``loyalty_crm_set_discount_*``). A discount equal to the one last set is not new input; any
-other value is the cashier's. The invoice shows the tier's discount, the manual one and which
+then submit): the invoice keeps the manual discount and the discount it was last saved with
+(``loyalty_crm_set_discount_*``, written after ERPNext's rules ran). A discount equal to the one
+last saved is not new input; any other value is the cashier's. The invoice shows the tier's discount, the manual one and which
 applied (*Loyalty Discount Applied*).
 """
 
@@ -117,6 +117,19 @@ def before_validate(doc) -> None:
 	doc.loyalty_crm_discount_applied = applied
 	doc.loyalty_crm_set_discount_percentage = percentage
 	doc.loyalty_crm_set_discount_amount = 0 if percentage else amount
+
+
+def remember_final_discount(doc) -> None:
+	"""After ERPNext's validate: the discount the invoice ends up with is not the cashier's input.
+
+	Another transaction-level Pricing Rule (a promotion, a coupon) may have set it after us; on
+	the next save it must not be read as typed by the cashier.
+	"""
+	if doc.get("is_return") or doc.get("is_consolidated") or cint(doc.get("ignore_pricing_rule")):
+		return
+	percentage = flt(doc.get("additional_discount_percentage"))
+	doc.loyalty_crm_set_discount_percentage = percentage
+	doc.loyalty_crm_set_discount_amount = 0 if percentage else flt(doc.get("discount_amount"))
 
 
 def _tier_amount(doc, tier: float) -> float:

@@ -155,3 +155,28 @@ class TestTierDiscount(FrappeTestCase):
 			plain = sales_invoice(other, rate=200)
 			self.assertFalse(plain.additional_discount_percentage)
 			self.assertFalse(plain.loyalty_crm_discount_applied)
+
+	def test_another_pricing_rule_is_not_taken_for_the_cashiers_discount(self):
+		other = make_customer("LCRM Promo")
+		frappe.get_doc(
+			{
+				"doctype": "Pricing Rule",
+				"title": f"LCRM promo {frappe.generate_hash(length=6)}",
+				"apply_on": "Transaction",
+				"price_or_product_discount": "Price",
+				"selling": 1,
+				"applicable_for": "Customer",
+				"customer": other,
+				"company": "_Test Company",
+				"currency": "INR",
+				"rate_or_discount": "Discount Percentage",
+				"discount_percentage": 3,
+				"apply_discount_on": "Net Total",
+			}
+		).insert()
+		invoice = sales_invoice(other, rate=200, submit=False)
+		invoice.save()
+		invoice.submit()
+		self.assertEqual(flt(invoice.additional_discount_percentage), 3)
+		self.assertFalse(invoice.loyalty_crm_discount_applied, "the promotion is nobody's manual discount")
+		self.assertEqual(flt(invoice.loyalty_crm_manual_discount), 0)
