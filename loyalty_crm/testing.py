@@ -308,3 +308,27 @@ def browser_pos_till() -> dict:
 		"mode": mode,
 		"warehouse": profile.warehouse,
 	}
+
+
+def browser_member_card() -> dict:
+	"""For tests/browser/member_card.py: the till of browser_pos_till and a member in their birthday week.
+
+	The customer's first points (browser_pos_till's invoice) issued their card number; their date
+	of birth is set so that today is their birthday, and a number no member holds is returned too.
+	"""
+	from frappe.utils import add_years, getdate
+
+	from loyalty_crm.engine.member_cards import generated_card_number
+	from loyalty_crm.services.cards import CARD_FIELD
+
+	till = browser_pos_till()
+	customer = till["customer"]
+	frappe.db.set_value("Customer", customer, "customer_name", "Lin Mei (林美)")
+	frappe.db.set_value("Customer", customer, "loyalty_crm_date_of_birth", add_years(getdate(nowdate()), -30))
+	unknown = next(
+		generated_card_number(seq)
+		for seq in range(9_000_000_000, 9_000_001_000)
+		if not frappe.db.exists("Customer", {CARD_FIELD: generated_card_number(seq)})
+	)
+	frappe.db.commit()
+	return {**till, "card_number": frappe.db.get_value("Customer", customer, CARD_FIELD), "unknown": unknown}

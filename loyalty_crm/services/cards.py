@@ -260,5 +260,6 @@ def loyalty_member_card(doc) -> dict:
 	if number:
 		svg = engine.code128_svg(number, module_width=2, height=56)
 		card.barcode = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-		card.qr = segno.make(number, error="m").svg_data_uri(scale=4, border=1)
+		# micro=False: segno picks a Micro QR for a short number, which most phone and till scanners cannot read
+		card.qr = segno.make(number, error="m", micro=False).svg_data_uri(scale=4, border=2)
 	return card

@@ -1,4 +1,5 @@
-// Point of Sale: the customer's tier and points in the cart, the redeemable amount at payment.
+// Point of Sale: the customer's tier and points in the cart, the redeemable amount at payment,
+// the member card (a scanned or typed card number picks the member) and the birthday-week badge.
 //
 // page_js is appended after ERPNext's page script, so on_page_load is already ERPNext's (or another
 // app's chain) here: call it, then watch the page. The till's DOM is watched, not POS Invoice form
@@ -30,6 +31,7 @@
 				queued = true;
 				requestAnimationFrame(() => {
 					queued = false;
+					this.hook_card_search(wrapper);
 					this.sync(wrapper);
 				});
 			});
@@ -95,8 +97,84 @@
 						${esc(__("{0} points", [points(info.balance)]))}
 					</span>
 					<span class="text-muted small">${esc(redeemable_text(info, currency))}</span>
+					${birthday_pill(info)}
+					${
+						info.card_number
+							? `<span class="text-muted small loyalty-crm-card" title="${esc(__("Member Card Number"))}">
+								${esc(__("Card {0}", [spaced_card(info.card_number)]))}</span>`
+							: ""
+					}
 				</div>
 			`);
+		},
+
+		// Member cards: ERPNext's customer search already finds a card number (the card field is one
+		// of Customer's search fields), but a scanner types the number and Enter at once, before the
+		// drop-down has results. So on Enter, or when 12 digits with a valid check digit are typed,
+		// ask the server for the card's holder and pick them; an unknown number is said under the field.
+		hook_card_search(wrapper) {
+			if (!wrapper.loyalty_crm_card_keys) {
+				// Enter on a card number is ours, caught before it reaches the input: the drop-down's
+				// own Enter would pick its first suggestion, which for a scanner's burst is still the
+				// list of the previous text (another customer). Capture phase on the page, so it runs
+				// before the drop-down's listener on the input itself.
+				wrapper.loyalty_crm_card_keys = true;
+				wrapper.addEventListener(
+					"keydown",
+					(e) => {
+						if (e.key !== "Enter" || !e.target.closest(".customer-section .customer-field")) return;
+						if (!looks_like_card(normalise_card(String(e.target.value || "")))) return;
+						e.preventDefault();
+						e.stopPropagation();
+						this.lookup_card(wrapper, e.target.value);
+					},
+					true
+				);
+			}
+			const $input = $(wrapper).find(".customer-section .customer-field input");
+			if (!$input.length || $input.data("loyalty-crm-card")) return;
+			$input.data("loyalty-crm-card", true);
+			$input.on("input.loyalty_crm", () => {
+				$(wrapper).find(".loyalty-crm-card-note").remove();
+				const number = normalise_card(String($input.val() || ""));
+				if (is_generated_card(number)) this.lookup_card(wrapper, number);
+			});
+		},
+
+		lookup_card(wrapper, value) {
+			const number = normalise_card(String(value || ""));
+			if (!looks_like_card(number)) return;
+			if (this.looking_up === number) return;
+			this.looking_up = number;
+			const before = wrapper.pos && wrapper.pos.frm && wrapper.pos.frm.doc.customer;
+			frappe
+				.call({ method: "loyalty_crm.services.cards.find_by_card", args: { card_number: number } })
+				.then((r) => {
+					const result = r.message || {};
+					const cart = wrapper.pos && wrapper.pos.cart;
+					if (result.found && cart && cart.customer_field) {
+						cart.customer_field.awesomplete && cart.customer_field.awesomplete.close();
+						cart.customer_field.set_value(result.customer);
+						return;
+					}
+					// a phone number typed here may still pick someone through ERPNext's own search
+					setTimeout(() => {
+						const now = wrapper.pos && wrapper.pos.frm && wrapper.pos.frm.doc.customer;
+						if (now && now !== before) return;
+						// above the field, in the section's column (the field itself is a flex row): below
+						// it, the search's drop-down ("Create a new Customer") would cover the note
+						const $field = $(wrapper).find(".customer-section .customer-field");
+						$(wrapper).find(".loyalty-crm-card-note").remove();
+						$field.before(
+							`<div class="loyalty-crm-card-note text-danger small" style="margin-bottom: 6px;">
+								${frappe.utils.escape_html(result.message || __("No member has card number {0}", [number]))}
+							</div>`
+						);
+					}, 400);
+				})
+				.always(() => {
+					this.looking_up = null;
+				});
 		},
 
 		render_note(wrapper, key, info, frm) {
@@ -154,6 +232,47 @@
 			}
 		},
 	};
+
+	// as printed on the card: 8000 0000 0052
+	function spaced_card(number) {
+		return /^[0-9]+$/.test(number) ? number.replace(/(.{4})(?=.)/g, "$1 ") : number;
+	}
+
+	// names are not card numbers: a card number has a digit and no inner spaces once normalised
+	function looks_like_card(number) {
+		return /^[A-Z0-9-]{4,32}$/.test(number) && /[0-9]/.test(number);
+	}
+
+	function normalise_card(value) {
+		return value.replace(/\s+/g, "").toUpperCase();
+	}
+
+	// 12 digits whose last is the Luhn check digit of the first 11 (engine/member_cards.py)
+	function is_generated_card(number) {
+		if (!/^[0-9]{12}$/.test(number)) return false;
+		let total = 0;
+		for (let i = 10; i >= 0; i--) {
+			let digit = +number[i];
+			if ((10 - i) % 2 === 0) {
+				digit *= 2;
+				if (digit > 9) digit -= 9;
+			}
+			total += digit;
+		}
+		return (10 - (total % 10)) % 10 === +number[11];
+	}
+
+	function birthday_pill(info) {
+		const birthday = info.birthday || {};
+		if (!birthday.birthday_week) return "";
+		const text = birthday.is_today
+			? __("Birthday today")
+			: __("Birthday week ({0})", [frappe.datetime.str_to_user(birthday.birthday)]);
+		// no emoji: a till without an emoji font would show an empty box
+		return `<span class="indicator-pill pink loyalty-crm-birthday" title="${frappe.utils.escape_html(
+			__("Birthday")
+		)}">${frappe.utils.escape_html(text)}</span>`;
+	}
 
 	function points(value) {
 		return format_number(value, null, Number.isInteger(flt(value)) ? 0 : 2);

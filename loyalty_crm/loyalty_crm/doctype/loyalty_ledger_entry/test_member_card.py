@@ -7,6 +7,7 @@ import csv
 import os
 import re
 import tempfile
+from urllib.parse import unquote
 
 import frappe
 from frappe.desk.search import search_link
@@ -152,7 +153,11 @@ class TestMemberCard(FrappeTestCase):
 		svg = base64.b64decode(barcode.group(1)).decode()
 		# as many bars as the encoding of this number has runs of bar modules
 		self.assertEqual(svg.count("<rect ") - 1, len(re.findall("1+", engine.code128_modules(number))))
-		self.assertIn("data:image/svg+xml", html.split(barcode.group(0), 1)[1])  # the QR after it
+		qr = re.search(r'src="(data:image/svg\+xml[^"]+)"', html.split(barcode.group(0), 1)[1])
+		self.assertIsNotNone(qr)  # the QR code after the barcode
+		# a regular QR code (21 modules + 2 x 2 quiet modules, at 4 px), not the Micro QR segno would
+		# pick for 12 digits, which phone and till scanners do not read
+		self.assertIn("width='100'", unquote(qr.group(1)))
 
 	def test_print_without_number_says_how_to_get_one(self):
 		customer = make_customer()
