@@ -127,6 +127,15 @@ class TestRetentionCampaign(FrappeTestCase):
 		)
 		self.assertRefused("Write the SMS Text", send_sms=1, sms_message="")
 
+	def test_refusals_are_translated(self):
+		frappe.local.lang = "zh"
+		try:
+			self.assertRefused("对照组比例必须在 0 到 50% 之间，收到的是 60.0%", control_share=60)
+			self.assertRefused("结束日期 .* 早于启动日期", end_date=add_days(nowdate(), -1))
+			self.assertRefused("奖励积分必须大于 0", bonus_points=0)
+		finally:
+			frappe.local.lang = "en"
+
 	def test_launched_campaign_target_and_control_share_are_frozen_and_closed_is_final(self):
 		doc = make_campaign(self.segment)
 		doc.control_share = 30
