@@ -35,13 +35,15 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"in_standard_filter": 1,
 				"description": "Issued with the first loyalty points or by Issue Member Card; scanned or typed at the till to find the customer.",
 			},
-			# The loyalty panel (public/js/customer.js, services/customer_panel.py): on the first tab,
-			# right under the customer's name, so a desk user sees the loyalty picture without hunting.
+			# The loyalty panel (public/js/customer.js, services/customer_panel.py): the first thing on
+			# the first tab of a saved customer (naming_series, before it, only shows on new ones), so a
+			# desk user sees the loyalty picture without hunting; a section break after it gives the
+			# customer's own fields their section back.
 			{
 				"fieldname": "loyalty_crm_panel_section",
 				"fieldtype": "Section Break",
 				"label": "Loyalty",
-				"insert_after": "image",
+				"insert_after": "naming_series",
 				"depends_on": "eval:!doc.__islocal",
 			},
 			{
@@ -49,6 +51,11 @@ def get_custom_fields() -> dict[str, list[dict]]:
 				"fieldtype": "HTML",
 				"label": "Loyalty Panel",
 				"insert_after": "loyalty_crm_panel_section",
+			},
+			{
+				"fieldname": "loyalty_crm_panel_end",
+				"fieldtype": "Section Break",
+				"insert_after": "loyalty_crm_panel",
 			},
 			{
 				"fieldname": "loyalty_crm_section",

@@ -21,6 +21,8 @@ tier and points, as at the till, but not the ledger rows).
 
 from __future__ import annotations
 
+import json
+
 import frappe
 from frappe import _
 from frappe.utils import add_days, cint, flt, getdate, nowdate
@@ -183,13 +185,41 @@ def last_movements(customer: str) -> list[dict]:
 
 
 def churn_scores(customer: str) -> list[dict]:
-	"""The customer's Churn Score per company, highest predicted value first (their main company)."""
-	return frappe.get_all(
+	"""The customer's Churn Score per company, highest predicted value first (their main company).
+
+	The drivers are rebuilt from ``drivers_json`` in the reader's language (the stored text is in
+	the site's language when it was scored), one per line.
+	"""
+	rows = frappe.get_all(
 		CHURN,
 		filters={"customer": customer},
-		fields=["company", "risk_band", "score", "drivers", "predicted_clv", "p_alive", "scored_on"],
+		fields=[
+			"company",
+			"risk_band",
+			"score",
+			"drivers",
+			"drivers_json",
+			"predicted_clv",
+			"p_alive",
+			"scored_on",
+		],
 		order_by="predicted_clv desc, company asc",
 	)
+	for row in rows:
+		row.drivers = translated_drivers(row.pop("drivers_json", None)) or row.drivers
+	return rows
+
+
+def translated_drivers(drivers_json: str | None) -> str | None:
+	try:
+		drivers = json.loads(drivers_json or "null")
+		if not isinstance(drivers, list) or not drivers:
+			return None
+		from loyalty_crm.services.churn import driver_text
+
+		return driver_text(drivers)
+	except (ValueError, TypeError, KeyError, IndexError, ImportError):
+		return None  # an unreadable list: the stored text is shown instead
 
 
 def last_nps(customer: str) -> dict | None:

@@ -286,14 +286,19 @@ def members_per_tier(chart_name=None, filters=None, **_ignored) -> dict:
 
 @frappe.whitelist()
 def nps_by_month(chart_name=None, filters=None, **_ignored) -> dict:
-	"""NPS per month over the last 12 months; a month without answers has no point (null)."""
+	"""NPS per month over the last 12 months, for the months that have answers.
+
+	A month without answers has no NPS; the charts library would draw it as 0 (a real score),
+	so such months are left out and the labels show which months are there.
+	"""
 	filters = _filters(filters)
 	_require(SURVEY)
 	months = _months()
 	rows = {getdate(row.month): row for row in _nps_rows(filters, months[0], nowdate(), by_month=True)}
+	answered = [month for month in months if _nps(rows.get(month)) is not None]
 	return {
-		"labels": [_month_label(month) for month in months],
-		"datasets": [{"name": _("NPS"), "values": [_nps(rows.get(m)) for m in months]}],
+		"labels": [_month_label(month) for month in answered],
+		"datasets": [{"name": _("NPS"), "values": [_nps(rows[month]) for month in answered]}],
 	}
 
 

@@ -1,5 +1,7 @@
 """The Customer form's loyalty panel, from one call, on real invoices, ledger rows and surveys."""
 
+import json
+
 import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, getdate, nowdate
@@ -130,6 +132,7 @@ class TestCustomerPanel(FrappeTestCase):
 					"predicted_clv": clv,
 					"p_alive": 0.4,
 					"drivers": "No purchase for 120 days",
+					"drivers_json": json.dumps([{"message": "No purchase for {0} days", "values": [120]}]),
 				}
 			)
 			doc.db_insert()
@@ -137,6 +140,15 @@ class TestCustomerPanel(FrappeTestCase):
 		self.assertEqual([row.company for row in churn], [COMPANY, "_Test Company 1"])
 		self.assertEqual(churn[0].risk_band, "High")
 		self.assertAlmostEqual(churn[0].p_alive, 0.4)
+		self.assertEqual(churn[0].drivers, "No purchase for 120 days")
+		# a Chinese desk reads the drivers in Chinese, whatever language they were scored in
+		frappe.local.lang = "zh"
+		frappe.local.lang_full_dict = None
+		try:
+			self.assertEqual(get_panel(self.customer)["churn"][0].drivers, "120 天没有购买")
+		finally:
+			frappe.local.lang = "en"
+			frappe.local.lang_full_dict = None
 
 	def test_cashier_sees_tier_and_points_but_not_the_ledger(self):
 		frappe.set_user(make_user(["Sales User"]))

@@ -128,8 +128,8 @@ class TestWorkspaceNumbers(FrappeTestCase):
 		self.assertAlmostEqual(values[getdate(this_month).strftime("%Y-%m")], 33.3)
 		self.assertAlmostEqual(values[getdate(last_month).strftime("%Y-%m")], 50.0)
 		self.assertEqual(values[getdate(old).strftime("%Y-%m")], -100.0)
-		empty = [month for month, nps in values.items() if nps is None]
-		self.assertEqual(len(empty), 9, "a month without answers has no NPS, not 0")
+		self.assertEqual(len(values), 3, "a month without answers has no NPS (not a 0 on the line)")
+		self.assertEqual(chart["labels"], sorted(chart["labels"]))
 
 	def test_members_per_tier_chart(self):
 		set_tier_ladder()

@@ -69,6 +69,8 @@ def app_messages() -> dict[str, str]:
 		where, message = entry[0], entry[1]
 		if where and str(where).startswith("Navbar:"):
 			continue
+		if where and str(where).endswith(".py") and message not in _python_literals(str(where)):
+			continue  # babel's reading of _(row["key"]): the key is not a message
 		# Kept even without letters (e.g. "{0}: {1}"): Python's _() looks those up too, and the
 		# Chinese row can differ (full-width punctuation).
 		if isinstance(message, str) and message.strip():
@@ -80,6 +82,37 @@ def app_messages() -> dict[str, str]:
 		if path.exists() and message in path.read_text(encoding="utf-8"):
 			add(relative, message)
 	return found
+
+
+def _python_literals(where: str) -> set[str]:
+	"""The string literals a Python file passes as first argument to ``_()`` / ``_lt()``.
+
+	Babel (Frappe's Python extractor) also reports a string inside a dynamic call, so
+	``_(row["clv_basis"])`` would ask for a row "clv_basis"; only real literals count here.
+	"""
+	import ast
+
+	from frappe.utils import get_bench_path
+
+	cache = frappe.flags.setdefault("loyalty_crm_python_literals", {})
+	if where not in cache:
+		path = Path(get_bench_path()) / where
+		literals: set[str] = set()
+		try:
+			tree = ast.parse(path.read_text(encoding="utf-8"))
+		except (OSError, SyntaxError, ValueError):
+			tree = None
+		for node in ast.walk(tree) if tree else []:
+			if (
+				isinstance(node, ast.Call)
+				and getattr(node.func, "id", getattr(node.func, "attr", None)) in ("_", "_lt")
+				and node.args
+				and isinstance(node.args[0], ast.Constant)
+				and isinstance(node.args[0].value, str)
+			):
+				literals.add(node.args[0].value)
+		cache[where] = literals
+	return cache[where]
 
 
 def data_messages() -> list[tuple[str, str]]:

@@ -242,7 +242,7 @@ loyalty_crm.customer_panel = {
 			.lcrm-box-title { font-size: var(--text-sm); color: var(--text-muted); margin-bottom: 4px; font-weight: 600; }
 			.lcrm-figure { font-size: var(--text-2xl); font-weight: 600; line-height: 1.2; }
 			.lcrm-warn { color: var(--orange-600); }
-			.lcrm-drivers { margin-top: 4px; color: var(--text-color); }
+			.lcrm-drivers { margin-top: 4px; color: var(--text-color); white-space: pre-line; }
 			.lcrm-movements { margin-bottom: 0; }
 		</style>`;
 	},
