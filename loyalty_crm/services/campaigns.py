@@ -392,12 +392,18 @@ def message_context(doc, row, coupons: dict) -> dict:
 		"customer": row.customer,
 		"customer_name": row.customer_name or row.customer,
 		"coupon_code": coupons.get(row.customer, ""),
-		"bonus_points": flt(doc.bonus_points) if doc.offer_type == "Bonus Points" else "",
-		"points_multiplier": flt(doc.points_multiplier) if doc.offer_type == "Points Multiplier" else "",
-		"discount_percentage": flt(doc.discount_percentage) if doc.offer_type == "Coupon" else "",
+		"bonus_points": _plain(doc.bonus_points) if doc.offer_type == "Bonus Points" else "",
+		"points_multiplier": _plain(doc.points_multiplier) if doc.offer_type == "Points Multiplier" else "",
+		"discount_percentage": _plain(doc.discount_percentage) if doc.offer_type == "Coupon" else "",
 		"end_date": frappe.format(doc.end_date, "Date"),
 		"campaign": doc.campaign_name,
 	}
+
+
+def _plain(value) -> int | float:
+	"""15 rather than 15.0 in a message to a customer."""
+	value = flt(value)
+	return int(value) if value == int(value) else value
 
 
 def send_emails(doc, treated: pd.DataFrame, coupons: dict, result: LaunchResult) -> dict[str, str]:

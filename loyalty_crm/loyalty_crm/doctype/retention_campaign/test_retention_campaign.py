@@ -395,6 +395,63 @@ class TestRetentionCampaign(FrappeTestCase):
 			1,
 		)
 
+	def test_sms_goes_through_the_sms_settings_gateway_to_treated_customers_only(self):
+		"""A real HTTP gateway on loopback records what SMS Settings sends it."""
+		import threading
+		from http.server import BaseHTTPRequestHandler, HTTPServer
+		from urllib.parse import parse_qs, urlparse
+
+		received = []
+
+		class Gateway(BaseHTTPRequestHandler):
+			def do_GET(self):
+				received.append({k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()})
+				self.send_response(200)
+				self.end_headers()
+				self.wfile.write(b"OK")
+
+			def log_message(self, *args):
+				pass
+
+		server = HTTPServer(("127.0.0.1", 0), Gateway)
+		threading.Thread(target=server.serve_forever, daemon=True).start()
+		self.addCleanup(server.shutdown)
+		for field, value in {
+			"sms_gateway_url": f"http://127.0.0.1:{server.server_port}/send",
+			"message_parameter": "text",
+			"receiver_parameter": "to",
+			"use_post": 0,
+		}.items():
+			frappe.db.set_single_value("SMS Settings", field, value)
+		frappe.clear_document_cache("SMS Settings", "SMS Settings")
+		for index, customer in enumerate(self.customers):
+			frappe.db.set_value("Customer", customer, "mobile_no", f"+1555{index:04d}" if index != 5 else "")
+		frappe.db.set_value("Customer", self.customers[1], "loyalty_crm_no_marketing", 1)
+		doc = make_campaign(
+			self.segment,
+			control_share=25,
+			offer_type="Coupon",
+			discount_percentage=15,
+			send_sms=1,
+			sms_message="{customer_name}: {discount_percentage}% off with {coupon_code} until {end_date}",
+		)
+		result = campaigns.launch(doc.name)
+		drawn = members(doc.name)
+		treated = {c for c, row in drawn.items() if row.campaign_group == "Treated"}
+		mobiles = {c: frappe.db.get_value("Customer", c, "mobile_no") for c in self.customers}
+		expected = {mobiles[c] for c in treated if mobiles[c]}
+		self.assertEqual({request["to"] for request in received}, expected)
+		self.assertEqual(len(received), len(expected))
+		self.assertEqual(result.sms_sent, len(expected))
+		self.assertEqual(result.sms_skipped, len(treated) - len(expected))
+		by_mobile = {request["to"]: request["text"] for request in received}
+		for customer in treated:
+			if mobiles[customer]:
+				self.assertIn(drawn[customer].coupon_code, by_mobile[mobiles[customer]])
+				self.assertIn("15% off", by_mobile[mobiles[customer]])
+				self.assertEqual(drawn[customer].sms_status, "Sent")
+		self.assertNotIn(mobiles[self.customers[1]], by_mobile)
+
 	def test_customer_in_another_running_campaign_is_left_out(self):
 		first = make_campaign(make_segment(self.customers[:5]), control_share=0)
 		campaigns.launch(first.name)
