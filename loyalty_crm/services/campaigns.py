@@ -778,11 +778,34 @@ def measure_campaigns_daily():
 
 @frappe.whitelist(methods=["POST"])
 def launch_campaign(name: str) -> str:
+	"""The desk's Launch button: checks now, launches in a background job (thousands of coupons
+	and emails outlast a web request); a second click while it is queued does nothing."""
 	frappe.has_permission(CAMPAIGN, "write", name, throw=True)
-	result = launch(name)
-	for note in result.notes:
-		frappe.msgprint(note)
-	return result.summary()
+	doc = frappe.get_doc(CAMPAIGN, name)
+	if doc.status != "Draft":
+		return _("Campaign {0} was already launched; nothing was sent again").format(name)
+	doc.validate()
+	frappe.enqueue(
+		"loyalty_crm.services.campaigns.launch_job",
+		queue="long",
+		job_id=f"loyalty_crm:campaigns:launch:{name}",
+		deduplicate=True,
+		enqueue_after_commit=True,
+		name=name,
+	)
+	return _("Campaign {0} is being launched in the background; reload the form in a moment").format(name)
+
+
+def launch_job(name: str) -> None:
+	try:
+		result = launch(name, commit=True)
+	except Exception:
+		frappe.db.rollback()
+		frappe.log_error(title=_("Retention campaign {0} not launched").format(name))
+		raise
+	frappe.publish_realtime(
+		"msgprint", result.summary(), user=frappe.session.user, doctype=CAMPAIGN, docname=name
+	)
 
 
 @frappe.whitelist(methods=["POST"])

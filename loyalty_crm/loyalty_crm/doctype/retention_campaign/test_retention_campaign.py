@@ -452,6 +452,28 @@ class TestRetentionCampaign(FrappeTestCase):
 				self.assertEqual(drawn[customer].sms_status, "Sent")
 		self.assertNotIn(mobiles[self.customers[1]], by_mobile)
 
+	def test_desk_launch_is_queued_checked_first_and_not_repeated(self):
+		doc = make_campaign(self.segment)
+		queued = len(frappe.db.after_commit._functions)
+		message = campaigns.launch_campaign(doc.name)
+		self.assertIn("being launched in the background", message)
+		self.assertEqual(len(frappe.db.after_commit._functions), queued + 1)
+		self.assertEqual(frappe.db.get_value("Retention Campaign", doc.name, "status"), "Draft")
+		frappe.db.after_commit._functions.clear()  # the test never commits, so nothing would run
+		campaigns.launch(doc.name)
+		self.assertIn("already launched", campaigns.launch_campaign(doc.name))
+		reader = frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": f"lcrm-reader-{frappe.generate_hash(length=6)}@example.com",
+				"first_name": "Reader",
+				"roles": [{"role": "Loyalty User"}],
+			}
+		).insert(ignore_permissions=True)
+		frappe.set_user(reader.name)
+		with self.assertRaises(frappe.PermissionError):
+			campaigns.launch_campaign(doc.name)
+
 	def test_customer_in_another_running_campaign_is_left_out(self):
 		first = make_campaign(make_segment(self.customers[:5]), control_share=0)
 		campaigns.launch(first.name)
