@@ -19,6 +19,8 @@ from frappe import _
 from loyalty_crm.engine.csv_import import MAX_FILE_BYTES, ImportFileError, progress_steps, shown
 from loyalty_crm.engine.errors import EngineError
 
+LOOKUP_CHUNK = 10_000
+
 
 class BadImportFile(frappe.ValidationError):
 	"""The file as a whole cannot be imported; the message says why and how to fix it."""
@@ -67,10 +69,12 @@ def lookup(doctype: str, names: Iterable[str | None], fields: list[str] | None =
 	A name typed in another case is imported under the record's real name.
 	"""
 	wanted = sorted({name for name in names if name})
-	if not wanted:
-		return {}
-	rows = frappe.get_all(doctype, filters={"name": ("in", wanted)}, fields=["name", *(fields or [])])
-	return {row.name.lower(): row for row in rows}
+	found: dict[str, dict] = {}
+	for start in range(0, len(wanted), LOOKUP_CHUNK):  # one query per 10,000 names, not per row
+		chunk = wanted[start : start + LOOKUP_CHUNK]
+		rows = frappe.get_all(doctype, filters={"name": ("in", chunk)}, fields=["name", *(fields or [])])
+		found.update({row.name.lower(): row for row in rows})
+	return found
 
 
 def check_customer(row: dict, customers: dict[str, dict], errors: list[str]) -> None:
