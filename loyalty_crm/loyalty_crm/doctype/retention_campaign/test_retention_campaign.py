@@ -635,3 +635,29 @@ class TestCampaignCoupons(FrappeTestCase):
 		desk.reload()
 		desk.cancel()
 		self.assertEqual(frappe.db.get_value("Coupon Code", self.coupons[desk_customer], "used"), 0)
+
+
+class TestCampaignCommands(FrappeTestCase):
+	"""`bench --site S loyalty-crm campaign launch|measure NAME` as a user runs them, in their own process."""
+
+	def bench(self, *args: str):
+		import os
+		import subprocess
+		import sys
+
+		from frappe.utils import get_bench_path
+
+		return subprocess.run(
+			[sys.executable, "-m", "frappe.utils.bench_helper", "frappe", "--site", frappe.local.site, *args],
+			cwd=os.path.join(get_bench_path(), "sites"),
+			capture_output=True,
+			text=True,
+			timeout=300,
+		)
+
+	def test_unknown_campaign_is_one_message_and_exit_1(self):
+		for command in ("launch", "measure"):
+			result = self.bench("loyalty-crm", "campaign", command, "No Such Campaign LCRM")
+			self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+			self.assertIn("No Such Campaign LCRM", result.stdout)
+			self.assertNotIn("Traceback", result.stdout + result.stderr)
