@@ -29,7 +29,7 @@ from frappe.utils import add_days, cint, flt, getdate, nowdate
 
 from loyalty_crm.engine import tiers as tier_engine
 from loyalty_crm.engine.errors import EngineError
-from loyalty_crm.services import tiers
+from loyalty_crm.services import ledger, tiers
 
 LEDGER = "Loyalty Ledger Entry"
 SURVEY = "Satisfaction Survey"
@@ -168,6 +168,7 @@ def points_summary(customer: str, today) -> dict:
 		"expiring_points": sum(flt(lot.remaining) for lot in expiring),
 		"next_expiry": min((lot.expiry_date for lot in expiring), default=None),
 		"expiry_days": EXPIRY_DAYS,
+		"precision": ledger.precision(),
 	}
 
 

@@ -94,7 +94,12 @@ def members_with_points(filters=None) -> dict:
 		""",
 		filters,
 	)[0][0]
-	return {"value": int(value or 0), "fieldtype": "Int", "route": ["List", "Customer"]}
+	return {
+		"value": int(value or 0),
+		"fieldtype": "Int",
+		"route": ["List", "Customer"],
+		"route_options": {"loyalty_crm_points_balance": [">", 0]},
+	}
 
 
 def _outstanding(filters: frappe._dict) -> Decimal:

@@ -58,6 +58,7 @@ class TestCustomerPanel(FrappeTestCase):
 		self.assertAlmostEqual(points["balance"], 800)
 		self.assertAlmostEqual(points["expiring_points"], 600, msg="only the lot expiring within 30 days")
 		self.assertEqual(getdate(points["next_expiry"]), getdate(add_days(nowdate(), 20)))
+		self.assertEqual(points["precision"], 2, "shown with the decimals of Loyalty Settings")
 
 		movements = panel["movements"]
 		self.assertEqual([row.voucher_no for row in movements], [self.second.name, self.first.name])

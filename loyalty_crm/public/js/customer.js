@@ -84,7 +84,7 @@ loyalty_crm.customer_panel = {
 				${this.churn(panel.churn)}
 				${this.nps(panel.nps)}
 			</div>
-			${this.movements(panel.movements)}
+			${this.movements(panel.movements, panel.points.precision)}
 		</div>`;
 	},
 
@@ -158,12 +158,15 @@ loyalty_crm.customer_panel = {
 	points(points) {
 		const expiring = points.expiring_points
 			? `<div class="lcrm-warn small">${this.esc(
-					__("{0} expire by {1}", [this.number(points.expiring_points, 2), this.date(points.next_expiry)])
+					__("{0} expire by {1}", [
+						this.number(points.expiring_points, points.precision),
+						this.date(points.next_expiry),
+					])
 			  )}</div>`
 			: this.muted(__("Nothing expires in the next {0} days", [points.expiry_days]));
 		return this.box(
 			__("Points Balance"),
-			`<div class="lcrm-figure">${this.number(points.balance, 2)}</div>${expiring}`
+			`<div class="lcrm-figure">${this.number(points.balance, points.precision)}</div>${expiring}`
 		);
 	},
 
@@ -204,7 +207,7 @@ loyalty_crm.customer_panel = {
 		);
 	},
 
-	movements(rows) {
+	movements(rows, precision) {
 		if (rows == null) return "";
 		if (!rows.length) return this.muted(__("No points movements yet."));
 		const body = rows
@@ -212,7 +215,7 @@ loyalty_crm.customer_panel = {
 				(row) => `<tr>
 					<td>${this.esc(this.date(row.posting_date))}</td>
 					<td><a href="/app/loyalty-ledger-entry/${encodeURIComponent(row.name)}">${this.esc(__(row.entry_type))}</a></td>
-					<td class="text-right ${row.points < 0 ? "text-danger" : ""}">${this.number(row.points, 2)}</td>
+					<td class="text-right ${row.points < 0 ? "text-danger" : ""}">${this.number(row.points, precision)}</td>
 					<td>${row.voucher_no ? `<a href="/app/${frappe.router.slug(row.voucher_type)}/${encodeURIComponent(row.voucher_no)}">${this.esc(row.voucher_no)}</a>` : ""}</td>
 					<td class="text-muted">${this.esc(row.company)}</td>
 				</tr>`
