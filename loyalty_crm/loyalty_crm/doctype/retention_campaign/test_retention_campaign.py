@@ -22,16 +22,15 @@ from loyalty_crm.testing import (
 test_dependencies = ["Sales Invoice", "Customer", "Item", "POS Profile"]
 
 
-def make_segment(customers: list[str], company: str = COMPANY) -> str:
+def make_segment(customers: list[str], company: str = COMPANY, **method) -> str:
 	"""A segment holding exactly these customers (rows as the segment refresh writes them)."""
 	name = f"LCRM Campaign Target {frappe.generate_hash(length=6)}"
 	frappe.get_doc(
 		{
 			"doctype": "Customer Segment",
 			"segment_name": name,
-			"method": "ABC Class",
-			"abc_class": "A",
 			"company": company,
+			**(method or {"method": "ABC Class", "abc_class": "A"}),
 		}
 	).insert(ignore_permissions=True)
 	for customer in customers:
@@ -473,6 +472,14 @@ class TestRetentionCampaign(FrappeTestCase):
 		frappe.set_user(reader.name)
 		with self.assertRaises(frappe.PermissionError):
 			campaigns.launch_campaign(doc.name)
+
+	def test_a_churn_risk_band_segment_is_a_target_like_any_other(self):
+		at_risk = self.customers[:8]
+		segment = make_segment(at_risk, method="Churn Risk Band", churn_risk_band="High")
+		doc = make_campaign(segment, control_share=25)
+		result = campaigns.launch(doc.name)
+		self.assertEqual(result.target, 8)
+		self.assertEqual(set(members(doc.name)), set(at_risk))
 
 	def test_customer_in_another_running_campaign_is_left_out(self):
 		first = make_campaign(make_segment(self.customers[:5]), control_share=0)
