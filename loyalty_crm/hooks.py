@@ -63,8 +63,9 @@ scheduler_events = {
 # -------------
 doctype_js = {
 	"Customer": "public/js/customer.js",
-	"Sales Invoice": "public/js/survey_invoice.js",
-	"POS Invoice": "public/js/survey_invoice.js",
+	# survey links; a member card number typed into Customer, then Enter, picks the member
+	"Sales Invoice": ["public/js/survey_invoice.js", "public/js/member_card_search.js"],
+	"POS Invoice": ["public/js/survey_invoice.js", "public/js/member_card_search.js"],
 }
 page_js = {"point-of-sale": "public/js/pos.js"}
 # Report filter labels and the Loyalty CRM breadcrumb (every desk page; the reports call it).

@@ -99,6 +99,7 @@ def run(base_url: str, setup: dict) -> list[str]:
 			else:
 				print("note: zbarimg not installed, codes not decoded")
 
+		desk_invoice(browser, base_url, customer, number, unknown, check)
 		till(browser, base_url, customer, number, unknown, check, lang="en")
 		browser.eval(SET_LANGUAGE % "'zh'")
 		try:
@@ -152,6 +153,56 @@ def scan(browser: Browser, text: str) -> None:
 			windowsVirtualKeyCode=13,
 			nativeVirtualKeyCode=13,
 		)
+
+
+def desk_invoice(browser: Browser, base_url: str, customer: str, number: str, unknown: str, check) -> None:
+	"""A new Sales Invoice at the desk: the card number and Enter in Customer picks the member."""
+	browser.eval("window.onbeforeunload = null")
+	browser.open(base_url + "/app/sales-invoice/new")
+	field = "cur_frm && cur_frm.fields_dict.customer && cur_frm.fields_dict.customer.$input"
+	browser.wait_for(f"{field} && {field}.is(':visible')", timeout=60)
+	time.sleep(1)
+	selector = "[data-fieldname='customer'] input"
+	for text in (unknown, number):
+		# a new form refreshes its fields for a moment after loading, which empties what was typed
+		for _ in range(10):
+			browser.click(selector)
+			browser.eval(f"document.querySelector({json.dumps(selector)}).value = ''")
+			browser.send("Input.insertText", text=text)
+			time.sleep(0.5)
+			if browser.eval(f"document.querySelector({json.dumps(selector)}).value") == text:
+				break
+		for kind in ("keyDown", "keyUp"):
+			browser.send(
+				"Input.dispatchKeyEvent",
+				type=kind,
+				key="Enter",
+				code="Enter",
+				windowsVirtualKeyCode=13,
+				nativeVirtualKeyCode=13,
+			)
+		if text == unknown:
+			browser.wait_for(
+				"Array.from(document.querySelectorAll('#alert-container .alert-message'))"
+				f".some((e) => e.innerText.includes({json.dumps(unknown)}))",
+				timeout=15,
+			)
+			alert = browser.eval(
+				"Array.from(document.querySelectorAll('#alert-container .alert-message'))"
+				".map((e) => e.innerText).join(' | ')"
+			)
+			time.sleep(1)
+			typed = browser.eval(f"document.querySelector({json.dumps(selector)}).value")
+			print(f"desk alert: {alert!r}; the field still holds {typed!r}")
+			browser.screenshot("desk_invoice_card_unknown_en.png")
+			check(
+				"No member" in alert and not browser.eval("cur_frm.doc.customer"),
+				"desk: an unknown number says so",
+			)
+	browser.wait_for(f"cur_frm.doc.customer === {json.dumps(customer)}", timeout=20)
+	time.sleep(1)
+	browser.screenshot("desk_invoice_card_en.png")
+	check(True, f"desk: the card number and Enter in a Sales Invoice's Customer picks {customer}")
 
 
 def till(browser: Browser, base_url: str, customer: str, number: str, unknown: str, check, lang: str) -> None:

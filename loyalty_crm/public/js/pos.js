@@ -157,10 +157,17 @@
 						cart.customer_field.set_value(result.customer);
 						return;
 					}
-					// a phone number typed here may still pick someone through ERPNext's own search
-					setTimeout(() => {
+					// Not a card: what Enter would have done, once ERPNext's search has answered for this
+					// text (a phone number, a customer ID): pick its first customer, else say so.
+					const field = cart && cart.customer_field;
+					search_settled(field, value).then((options) => {
 						const now = wrapper.pos && wrapper.pos.frm && wrapper.pos.frm.doc.customer;
 						if (now && now !== before) return;
+						if (options.length) {
+							field.awesomplete && field.awesomplete.close();
+							field.set_value(options[0].value);
+							return;
+						}
 						// above the field, in the section's column (the field itself is a flex row): below
 						// it, the search's drop-down ("Create a new Customer") would cover the note
 						const $field = $(wrapper).find(".customer-section .customer-field");
@@ -170,7 +177,7 @@
 								${frappe.utils.escape_html(result.message || __("No member has card number {0}", [number]))}
 							</div>`
 						);
-					}, 400);
+					});
 				})
 				.always(() => {
 					this.looking_up = null;
@@ -236,6 +243,26 @@
 	// as printed on the card: 8000 0000 0052
 	function spaced_card(number) {
 		return /^[0-9]+$/.test(number) ? number.replace(/(.{4})(?=.)/g, "$1 ") : number;
+	}
+
+	// The customers ERPNext's link search found for `text` (its cache, filled when the answer
+	// arrives), without its "Create a new" and "Advanced Search" entries; [] after 3 s without one.
+	function search_settled(field, text) {
+		return new Promise((resolve) => {
+			const started = Date.now();
+			const poll = () => {
+				const cache = field && field.$input && field.$input.cache && field.$input.cache["Customer"];
+				const list = cache && cache[text];
+				if (list) {
+					resolve(list.filter((o) => o.value && !String(o.value).includes("__link_option")));
+				} else if (Date.now() - started > 3000) {
+					resolve([]);
+				} else {
+					setTimeout(poll, 100);
+				}
+			};
+			poll();
+		});
 	}
 
 	// names are not card numbers: a card number has a digit and no inner spaces once normalised
