@@ -113,6 +113,19 @@ def test_rows_after_today_are_reported_and_left_out(shop_csv: Path, tmp_path: Pa
 	assert any("dated after today" in note for note in model["notes"])
 
 
+def test_churn_leaves_future_rows_out_and_says_so_once(shop_csv: Path, tmp_path: Path) -> None:
+	rows = pd.read_csv(shop_csv)
+	typo = pd.DataFrame({"customer": ["CUST-00003"], "date": ["2099-12-31"], "amount": [80]})
+	source = tmp_path / "t.csv"
+	pd.concat([rows, typo]).to_csv(source, index=False)
+	result = _run("churn", str(source), "--out", str(tmp_path / "out"))
+	assert result.exit_code == 0, result.output
+	assert result.output.count("1 row(s) dated after today") == 1
+	model = json.loads((tmp_path / "out" / "churn_model.json").read_text())
+	assert model["settings"]["as_of"] == rows["date"].max()  # scored as of the real last day, not 2099
+	assert model["settings"]["held_out_rows"] == 0
+
+
 def test_a_fit_on_three_customers_says_it_cannot_be_trusted(tmp_path: Path) -> None:
 	source = _write(
 		tmp_path / "t.csv",

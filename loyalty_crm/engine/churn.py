@@ -39,7 +39,13 @@ Interface notes for the Frappe layer (extensions of the agreed interface, nothin
   transaction date (i.e. when scoring), never at past cutoffs, because today's balance of a
   customer who left long ago would leak the answer. Such a feature is therefore not learnt
   (it is missing at every training cutoff) and the model leaves it out; pass dated rows to use it.
-* ``metrics_`` also holds ``"validation_rows"``, ``"training_rows"`` and ``"churn_rate"``.
+* ``metrics_`` also holds ``"validation_rows"``, ``"training_rows"``, ``"churn_rate"`` and
+  ``"out_of_time"`` (False only when a single cutoff fits in the history).
+* ``directions_`` (+1/-1 per feature: does a higher value go with a higher score) is learnt
+  too; drivers only name a feature group whose value sits on the risky side of the median.
+  A model pickled before this attribute existed still scores (its drivers are unfiltered).
+* ``drivers_text(drivers, translate)`` joins a customer's drivers into one line, e.g. with
+  ``frappe._`` as ``translate``.
 * ``score(..., clv=...)`` takes a Series of 12-month CLV by customer to use instead of the
   engine's own BG/NBD + Gamma-Gamma fit (customers missing from it get the engine's value).
 """
@@ -113,6 +119,21 @@ DRIVER_GROUPS: dict[str, tuple[str, ...]] = {
 	"points": ("points_balance",),
 	"tier": ("tier_rank",),
 }
+# the feature whose side of the median decides whether a group can be a reason (see _driver_lists)
+DRIVER_LEADS: dict[str, str] = {
+	"silence": "recency_days",
+	"rhythm": "frequency",
+	"slowdown": "last_interval_ratio",
+	"spend": "monetary_mean",
+	"last_spend": "last_spend_ratio",
+	"trend": "spend_trend",
+	"returns": "return_share",
+	"nps": "last_nps",
+	"csat": "last_csat",
+	"complaints": "complaints_180d",
+	"points": "points_balance",
+	"tier": "tier_rank",
+}
 DRIVER_MESSAGES: dict[str, str] = {
 	"silence_ratio": _("No purchase for {0}× their usual interval"),
 	"silence_days": _("No purchase for {0} days"),
@@ -125,7 +146,7 @@ DRIVER_MESSAGES: dict[str, str] = {
 	"few_purchases": _("Only {0} purchases so far"),
 	"trend_down": _("Spend down {0} % on the previous quarter"),
 	"trend_up": _("Spend up {0} % on the previous quarter"),
-	"trend_none": _("Nothing spent in the quarter before"),
+	"trend_none": _("Bought nothing 3 to 6 months ago"),
 	"returns": _("Returned {0} % of what they bought"),
 	"nps": _("Last NPS answer was {0}"),
 	"csat": _("Last satisfaction score was {0}"),
@@ -158,17 +179,28 @@ def churn_labels(transactions: pd.DataFrame, cutoff: object, horizon_days: int) 
 	"""True for customers (with a purchase on or before ``cutoff``) who buy nothing in (cutoff, cutoff + horizon]."""
 	_check_horizon(horizon_days)
 	cutoff = _date(cutoff, "cutoff")
-	days = daily_purchases(normalize_transactions(transactions))
-	return _labels(days, cutoff, horizon_days)
+	frame, names = _encoded(normalize_transactions(transactions))
+	return _labels(daily_purchases(frame), cutoff, horizon_days, names)
 
 
-def _labels(days: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.Series:
+def _labels(days: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int, names: pd.Index) -> pd.Series:
 	before = pd.Index(days.loc[days["date"] <= cutoff, "customer"].unique()).sort_values()
 	window = (days["date"] > cutoff) & (days["date"] <= cutoff + pd.Timedelta(days=horizon_days))
 	came_back = pd.Index(days.loc[window, "customer"].unique())
-	labels = pd.Series(~before.isin(came_back), index=before, name="churned")
+	labels = pd.Series(~before.isin(came_back), index=names.take(before), name="churned")
 	labels.index.name = "customer"
 	return labels
+
+
+def _encoded(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+	"""Customers as integer codes (in sorted-name order) and the names they stand for.
+
+	Every groupby, sort and join below is on the customer; on integers they cost a fraction of
+	what they cost on a million strings, which is most of what scoring 100k customers takes.
+	"""
+	codes, names = pd.factorize(frame["customer"], sort=True)
+	out = frame.assign(customer=codes.astype(np.int64))
+	return out, pd.Index(names, dtype=object, name="customer")
 
 
 def churn_features(
@@ -185,13 +217,13 @@ def churn_features(
 	"""
 	_check_horizon(horizon_days)
 	cutoff = _date(cutoff, "cutoff")
-	frame = normalize_transactions(transactions)
+	frame, names = _encoded(normalize_transactions(transactions))
 	last_data = frame["date"].max()
 	frame = frame[frame["date"] <= cutoff]
 	days = daily_purchases(frame)
 	if days.empty:
 		raise EngineError(_("There are no purchases (positive net amounts) on or before {0}"), cutoff.date())
-	features, _models = _features_at(frame, days, cutoff, horizon_days, side, last_data=last_data)
+	features, _models = _features_at(frame, days, cutoff, horizon_days, side, last_data, names)
 	return features
 
 
@@ -202,10 +234,12 @@ def _features_at(
 	horizon_days: int,
 	side: SideTables | None,
 	last_data: pd.Timestamp,
+	names: pd.Index,
 ) -> tuple[pd.DataFrame, tuple[BetaGeoModel | None, pd.DataFrame]]:
-	"""Features at one cutoff from pre-normalised rows; also the BG/NBD fit and summary it used.
+	"""Features at one cutoff from pre-normalised, encoded rows; also the BG/NBD fit and summary it used.
 
 	``frame`` and ``days`` may run past the cutoff: everything here filters on the cutoff first.
+	Customers are integer codes into ``names`` (see ``_encoded``); the result is indexed by name.
 	"""
 	frame = frame[frame["date"] <= cutoff]
 	days = days[days["date"] <= cutoff]  # sorted by customer, then date (daily_purchases)
@@ -276,6 +310,8 @@ def _features_at(
 				float(horizon_days), x, t_x, age
 			)
 			out["p_alive"] = bgnbd.conditional_probability_alive(x, t_x, age)
+	out.index = names.take(out.index)
+	summary.index = out.index
 	_add_side_features(out, cutoff, side, last_data)
 	out = out.reindex(columns=list(FEATURES))
 	out.index.name = "customer"
@@ -459,7 +495,7 @@ class ChurnModel:
 		horizon = _check_horizon(self.horizon_days)
 		if int(self.n_cutoffs) < 1:
 			raise EngineError(_("The number of cutoffs must be at least 1, got {0}"), self.n_cutoffs)
-		frame, end = _prepared(transactions, as_of)
+		frame, end, names = _prepared(transactions, as_of)
 		days = daily_purchases(frame)
 		if days.empty:
 			raise EngineError(_("There are no purchases (positive net amounts) on or before {0}"), end.date())
@@ -486,8 +522,8 @@ class ChurnModel:
 
 		stacked = []
 		for cutoff in cutoffs:
-			features, _models = _features_at(frame, days, cutoff, horizon, side, last_data=end)
-			labels = _labels(days, cutoff, horizon).reindex(features.index)
+			features, _models = _features_at(frame, days, cutoff, horizon, side, end, names)
+			labels = _labels(days, cutoff, horizon, names).reindex(features.index)
 			stacked.append(features.assign(_cutoff=cutoff, _churned=labels.to_numpy()))
 		rows = pd.concat(stacked)
 		at_latest = rows[rows["_cutoff"] == latest]
@@ -606,6 +642,7 @@ class ChurnModel:
 		).sort_values(ascending=False)
 		self.feature_names_ = usable
 		self.medians_ = rows[usable].median()
+		self.directions_ = _directions(rows[usable], self.estimator_.predict_proba(X)[:, 1])
 		self.cutoffs_ = list(cutoffs)
 		self.validation_cutoff_ = latest
 		self.n_customers_ = int(pd.Index(customers).nunique())
@@ -641,13 +678,11 @@ class ChurnModel:
 			raise EngineError(_("The churn model is not trained yet; train it before scoring"))
 		check_thresholds(thresholds)
 		horizon = _check_horizon(self.horizon_days)
-		frame, end = _prepared(transactions, as_of)
+		frame, end, names = _prepared(transactions, as_of)
 		days = daily_purchases(frame)
 		if days.empty:
 			raise EngineError(_("There are no purchases (positive net amounts) on or before {0}"), end.date())
-		features, (bgnbd, summary) = _features_at(
-			frame, days, end, horizon, side, last_data=frame["date"].max()
-		)
+		features, (bgnbd, summary) = _features_at(frame, days, end, horizon, side, frame["date"].max(), names)
 		X = features[self.feature_names_].to_numpy(dtype=float)
 		score = self.estimator_.predict_proba(X)[:, 1]
 		groups, effects = self._effects(X, score)
@@ -657,7 +692,9 @@ class ChurnModel:
 				"customer": features.index.to_numpy(),
 				"score": score,
 				"band": risk_band(pd.Series(score), thresholds).to_numpy(),
-				"drivers": _driver_lists(features, self.medians_, groups, effects),
+				"drivers": _driver_lists(
+					features, self.medians_, groups, effects, getattr(self, "directions_", None)
+				),
 				"expected_purchases": features["expected_purchases"].to_numpy(),
 				"p_alive": features["p_alive"].to_numpy(),
 				"predicted_clv": value.to_numpy(),
@@ -694,7 +731,8 @@ def _threads_for(rows: int):
 	return threadpool_limits(limits=1)
 
 
-def _prepared(transactions: pd.DataFrame, as_of: object) -> tuple[pd.DataFrame, pd.Timestamp]:
+def _prepared(transactions: pd.DataFrame, as_of: object) -> tuple[pd.DataFrame, pd.Timestamp, pd.Index]:
+	"""Validated rows on or before ``as_of``, customers encoded (see ``_encoded``), and the names."""
 	frame = normalize_transactions(transactions)
 	if frame.empty:
 		raise EngineError(_("There are no transactions"))
@@ -702,7 +740,8 @@ def _prepared(transactions: pd.DataFrame, as_of: object) -> tuple[pd.DataFrame, 
 	frame = frame[frame["date"] <= end]
 	if frame.empty:
 		raise EngineError(_("There are no transactions on or before {0}"), end.date())
-	return frame, end
+	frame, names = _encoded(frame)
+	return frame, end, names
 
 
 def _candidates(random_state: int) -> dict:
@@ -815,86 +854,184 @@ def _predicted_clv(bgnbd: BetaGeoModel | None, summary: pd.DataFrame, clv: pd.Se
 	return value.astype(float)
 
 
+def _directions(features: pd.DataFrame, probability: np.ndarray) -> pd.Series:
+	"""+1 where a higher value goes with a higher churn score across customers, -1 where lower does.
+
+	Rank correlation over (at most 20k) labelled rows: the direction a reader expects ("more
+	days of silence, more risk"), learnt from the model rather than assumed.
+	"""
+	rows = min(len(features), IMPORTANCE_MAX_ROWS)
+	ranked = features.iloc[:rows].rank()
+	score = pd.Series(probability[:rows], index=ranked.index).rank()
+	return np.sign(ranked.corrwith(score).fillna(0.0))
+
+
 def _driver_lists(
-	features: pd.DataFrame, medians: pd.Series, groups: list[str], effects: np.ndarray
+	features: pd.DataFrame,
+	medians: pd.Series,
+	groups: list[str],
+	effects: np.ndarray,
+	directions: pd.Series | None = None,
 ) -> list[list[dict]]:
-	"""Up to three drivers per customer, largest score increase first, each a sentence template and its numbers."""
+	"""Up to three drivers per customer, largest score increase first, each a sentence template and its numbers.
+
+	A group only counts as a reason when its lead feature sits on the risky side of the median
+	in the model's overall direction (or is missing): a model with correlated features can
+	raise one customer's score through, say, high spend per visit while high spend lowers risk
+	for customers in general, and "spends 180 per visit" would read as nonsense for a reason.
+	"""
+	effects = effects.copy()
+	if directions is not None:
+		for k, group in enumerate(groups):
+			lead = DRIVER_LEADS[group]
+			if lead not in directions.index or lead not in medians.index:
+				continue
+			values = features[lead].to_numpy(dtype=float)
+			sided = (values - float(medians[lead])) * float(directions[lead]) > 0
+			effects[~(sided | np.isnan(values)), k] = -np.inf
 	order = np.argsort(-effects, axis=1, kind="stable")[:, :3]
-	top_effect = np.take_along_axis(effects, order, axis=1)
+	top = np.take_along_axis(effects, order, axis=1)
+	# effects are sorted, so the kept ones are each row's leading run; nonzero() walks row by row
+	rows, rank = np.nonzero(top >= DRIVER_MIN_EFFECT)
+	chosen = order[rows, rank]
+	effect = np.round(top[rows, rank], 4).tolist()
 	columns = {name: features[name].to_numpy(dtype=float) for name in FEATURES}
 	typical_spend = round(float(medians.get("monetary_mean", np.nan)), 2)
-	drivers: list[list[dict]] = []
-	for row in range(len(features)):  # assembling output lists; every number is computed above
-		items = []
-		for k in range(order.shape[1]):
-			effect = float(top_effect[row, k])
-			if effect < DRIVER_MIN_EFFECT:
-				break
-			feature, key, values = _driver_sentence(groups[order[row, k]], columns, row, typical_spend)
-			items.append(
-				{
-					"feature": feature,
-					"message": DRIVER_MESSAGES[key],
-					"values": values,
-					"effect": round(effect, 4),
-				}
-			)
-		drivers.append(items)
+	feature = np.empty(len(rows), dtype=object)
+	key = np.empty(len(rows), dtype=object)
+	values: list = [None] * len(rows)
+	for k, group in enumerate(groups):  # a loop over groups; each builds its sentences for all its rows
+		picked = np.flatnonzero(chosen == k)
+		if len(picked):
+			group_features, group_keys, group_values = _sentences(group, columns, rows[picked], typical_spend)
+			feature[picked] = group_features
+			key[picked] = group_keys
+			for position, shown in zip(picked.tolist(), group_values, strict=True):
+				values[position] = shown
+	drivers: list[list[dict]] = [[] for _ in range(len(features))]
+	for j, row in enumerate(rows.tolist()):  # only assembling the output's dicts
+		if key[j] in ("rhythm_once", "few_purchases") and any(
+			d["message"] == DRIVER_MESSAGES[key[j]] for d in drivers[row]
+		):
+			continue  # e.g. "has bought only once" reached through two groups: say it once
+		drivers[row].append(
+			{
+				"feature": feature[j],
+				"message": DRIVER_MESSAGES[key[j]],
+				"values": values[j],
+				"effect": effect[j],
+			}
+		)
 	return drivers
 
 
-def _driver_sentence(group: str, columns: dict[str, np.ndarray], row: int, typical_spend: float):
-	"""(feature, message key, values rounded for display) for one customer's driver group."""
+def _sentences(
+	group: str, columns: dict[str, np.ndarray], rows: np.ndarray, typical_spend: float
+) -> tuple[np.ndarray, np.ndarray, list[list]]:
+	"""For one driver group and the customers it explains: the feature named, the message key and
+	the numbers rounded for display (ints where the sentence counts things)."""
 
-	def value(name: str) -> float:
-		return float(columns[name][row])
+	def column(name: str) -> np.ndarray:
+		return columns[name][rows]
+
+	def whole(values: np.ndarray) -> list[int]:
+		return np.nan_to_num(np.round(values), nan=0.0).astype(np.int64).tolist()
+
+	def number(values: np.ndarray) -> list:
+		return [int(v) if v == int(v) else round(v, 1) for v in np.nan_to_num(values).tolist()]
+
+	def pick(condition: np.ndarray, yes: str, no: str) -> np.ndarray:
+		return np.where(condition, yes, no).astype(object)
 
 	if group == "silence":
-		ratio = value("recency_ratio")
-		if math.isfinite(ratio) and ratio >= 1.5:
-			return "recency_ratio", "silence_ratio", [round(ratio, 1)]
-		return "recency_days", "silence_days", [int(value("recency_days"))]
+		ratio = column("recency_ratio")
+		use_ratio = np.isfinite(ratio) & (ratio >= 1.5)
+		shown = [
+			[r] if u else [d]
+			for u, r, d in zip(
+				use_ratio.tolist(),
+				np.round(np.nan_to_num(ratio), 1).tolist(),
+				whole(column("recency_days")),
+				strict=True,
+			)
+		]
+		return (
+			pick(use_ratio, "recency_ratio", "recency_days"),
+			pick(use_ratio, "silence_ratio", "silence_days"),
+			shown,
+		)
 	if group == "rhythm":
-		if value("frequency") <= 1:
-			return "frequency", "rhythm_once", [int(value("tenure_days"))]
-		return "frequency", "rhythm", [int(value("frequency")), int(value("tenure_days"))]
+		once = column("frequency") <= 1
+		shown = [
+			[t] if o else [f, t]
+			for o, f, t in zip(
+				once.tolist(), whole(column("frequency")), whole(column("tenure_days")), strict=True
+			)
+		]
+		return pick(once, "frequency", "frequency"), pick(once, "rhythm_once", "rhythm"), shown
 	if group in ("slowdown", "last_spend"):
-		feature = "last_interval_ratio" if group == "slowdown" else "last_spend_ratio"
-		ratio = value(feature)
-		if not math.isfinite(ratio):  # too few purchases to compare the last one with
-			return "frequency", "few_purchases", [int(value("frequency"))]
+		name = "last_interval_ratio" if group == "slowdown" else "last_spend_ratio"
+		ratio = column(name)
+		missing = ~np.isfinite(ratio)  # too few purchases to compare the last one with
+		once = column("frequency") <= 1
+		few = np.where(once, "rhythm_once", "few_purchases")
 		if group == "slowdown":
-			return feature, "slowdown", [round(ratio, 1)]
-		return feature, "last_spend" if ratio <= 1 else "last_spend_up", [int(round(abs(1 - ratio) * 100))]
+			keys = np.where(missing, few, "slowdown").astype(object)
+			ratio_shown = np.round(np.nan_to_num(ratio), 1).tolist()
+		else:
+			keys = np.where(missing, few, np.where(ratio <= 1, "last_spend", "last_spend_up")).astype(object)
+			ratio_shown = whole(np.abs(1 - np.nan_to_num(ratio, nan=1.0)) * 100)
+		counted = [
+			[t] if o else [f]
+			for o, f, t in zip(
+				once.tolist(), whole(column("frequency")), whole(column("tenure_days")), strict=True
+			)
+		]
+		shown = [c if m else [r] for m, c, r in zip(missing.tolist(), counted, ratio_shown, strict=True)]
+		return pick(missing, "frequency", name), keys, shown
 	if group == "spend":
-		return "monetary_mean", "spend", [round(value("monetary_mean"), 2), typical_spend]
+		shown = [[m, typical_spend] for m in np.round(column("monetary_mean"), 2).tolist()]
+		return (
+			pick(np.ones(len(rows), dtype=bool), "monetary_mean", ""),
+			pick(np.ones(len(rows), dtype=bool), "spend", ""),
+			shown,
+		)
 	if group == "trend":
-		trend = value("spend_trend")
-		if not math.isfinite(trend):
-			return "spend_trend", "trend_none", []
-		return "spend_trend", "trend_down" if trend < 0 else "trend_up", [int(round(abs(trend) * 100))]
+		trend = column("spend_trend")
+		keys = np.where(np.isnan(trend), "trend_none", np.where(trend < 0, "trend_down", "trend_up")).astype(
+			object
+		)
+		shown = [
+			[] if k == "trend_none" else [p]
+			for k, p in zip(keys.tolist(), whole(np.abs(trend) * 100), strict=True)
+		]
+		return np.full(len(rows), "spend_trend", dtype=object), keys, shown
 	if group == "returns":
-		return "return_share", "returns", [int(round(value("return_share") * 100))]
-	if group in ("nps", "csat"):
-		feature = "last_nps" if group == "nps" else "last_csat"
-		score = value(feature)
-		return (feature, group, [round(score, 1)]) if math.isfinite(score) else (feature, "no_survey", [])
-	if group == "complaints":
-		count = value("complaints_180d")
+		shown = [[p] for p in whole(column("return_share") * 100)]
 		return (
-			("complaints_180d", "complaints", [])
-			if count == 1
-			else ("complaints_180d", "complaints_many", [int(count)])
+			np.full(len(rows), "return_share", dtype=object),
+			np.full(len(rows), "returns", dtype=object),
+			shown,
 		)
-	if group == "points":
-		balance = value("points_balance")
-		return (
-			("points_balance", "points", [round(balance, 2)])
-			if math.isfinite(balance)
-			else ("points_balance", "no_points", [])
-		)
-	rank = value("tier_rank")
-	return ("tier_rank", "tier", [int(rank)]) if math.isfinite(rank) else ("tier_rank", "no_tier", [])
+	if group in ("nps", "csat", "points", "tier"):
+		name, key, empty = {
+			"nps": ("last_nps", "nps", "no_survey"),
+			"csat": ("last_csat", "csat", "no_survey"),
+			"points": ("points_balance", "points", "no_points"),
+			"tier": ("tier_rank", "tier", "no_tier"),
+		}[group]
+		value = column(name)
+		known = np.isfinite(value)
+		shown = [[v] if k else [] for k, v in zip(known.tolist(), number(value), strict=True)]
+		return np.full(len(rows), name, dtype=object), pick(known, key, empty), shown
+	count = column("complaints_180d")  # complaints
+	single = count == 1
+	shown = [[] if o else [c] for o, c in zip(single.tolist(), whole(count), strict=True)]
+	return (
+		np.full(len(rows), "complaints_180d", dtype=object),
+		pick(single, "complaints", "complaints_many"),
+		shown,
+	)
 
 
 def drivers_text(drivers: list[dict], translate=None) -> str:

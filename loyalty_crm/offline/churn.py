@@ -25,6 +25,7 @@ from loyalty_crm.engine.churn import (
 )
 from loyalty_crm.engine.errors import EngineError, _
 from loyalty_crm.engine.transactions import daily_purchases, normalize_transactions
+from loyalty_crm.offline.pipeline import drop_future_rows
 
 SCORE_COLUMNS = (
 	"customer",
@@ -67,16 +68,17 @@ def churn_analysis(
 	until: object = None,
 	horizon_days: int = 90,
 	thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
+	today: object = None,
 ) -> ChurnResult:
 	"""Train on data up to ``until`` (default: all), score as of ``until``; later rows check the scores.
 
 	If the rows after ``until`` cover a whole horizon, the scores are compared with who really
-	came back: a second, fully out-of-sample test beside the backtest.
+	came back: a second, fully out-of-sample test beside the backtest. Rows dated after
+	``today`` are left out with a note, as in ``analyze``.
 	"""
 	limits = check_thresholds(thresholds)
-	frame = normalize_transactions(transactions)
-	if frame.empty:
-		raise EngineError(_("There are no transactions"))
+	notes: list[str] = []
+	frame = drop_future_rows(normalize_transactions(transactions), today, notes)
 	end = frame["date"].max() if until is None else _until(until)
 	known = frame[frame["date"] <= end]
 	if known.empty:
@@ -93,6 +95,7 @@ def churn_analysis(
 			"held_out_rows": int((frame["date"] > end).sum()),
 		},
 		bands=band_summary(scores),
+		notes=notes,
 	)
 	later = frame[frame["date"] > end]
 	if not later.empty:

@@ -14,7 +14,7 @@ import click
 from loyalty_crm.engine.errors import EngineError
 from loyalty_crm.offline.churn import ChurnResult, churn_analysis, metrics_table
 from loyalty_crm.offline.loader import load_transactions
-from loyalty_crm.offline.pipeline import AnalysisResult, analyze, write_outputs
+from loyalty_crm.offline.pipeline import AnalysisResult, analyze, drop_future_rows, write_outputs
 
 
 @click.command("analyze")
@@ -80,8 +80,10 @@ def churn_command(
 ) -> None:
 	"""Train a backtested churn model on TRANSACTIONS.csv, score every customer, write churn_scores.csv and the report."""
 	try:
-		frame = load_transactions(transactions)
+		notes: list[str] = []
+		frame = drop_future_rows(load_transactions(transactions), None, notes)
 		result = analyze(frame, until=until)
+		result.notes[:0] = notes  # said once, by the CLV part; churn_analysis sees no future rows now
 		churn = churn_analysis(
 			frame, until=until, horizon_days=horizon_days, thresholds=_thresholds(thresholds)
 		)
