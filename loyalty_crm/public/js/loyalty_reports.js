@@ -25,6 +25,11 @@ loyalty_crm.reports.label_filters = function (report) {
 	});
 };
 
+// Tier names are records shown translated (Loyalty Tier is a translated doctype): the same in
+// report columns and grids that link to a tier, where Frappe formats the raw name.
+frappe.provide("frappe.form.link_formatters");
+frappe.form.link_formatters["Loyalty Tier"] = (value) => (value ? __(value) : value);
+
 $(() => {
 	if (document.getElementById("lcrm-report-style")) return;
 	$(`<style id="lcrm-report-style">
