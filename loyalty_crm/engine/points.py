@@ -231,7 +231,7 @@ def plan_earn(
 	"""
 	if entry_type not in LOT_OPENING_TYPES:
 		raise EngineError(
-			_("Only Earn, Opening, Adjust, Return or Birthday rows open a lot, got {0}"), entry_type
+			_("Only these rows open a lot: {0}; got {1}"), ", ".join(LOT_OPENING_TYPES), entry_type
 		)
 	value = to_decimal(points)
 	if value <= 0:
