@@ -53,7 +53,11 @@ _REDEEMED = "({t}.entry_type = 'Redeem' or ({t}.entry_type = 'Return' and {t}.po
 
 
 def _filters(filters) -> frappe._dict:
-	return frappe._dict(frappe.parse_json(filters) or {})
+	"""Charts send a dict; a Number Card sends a list of [doctype, field, "=", value] rows."""
+	filters = frappe.parse_json(filters) or {}
+	if isinstance(filters, list):
+		filters = {row[1]: row[3] for row in filters if isinstance(row, list | tuple) and len(row) >= 4}
+	return frappe._dict(company=filters.get("company")) if filters.get("company") else frappe._dict()
 
 
 def _require(doctype: str) -> None:

@@ -4,6 +4,8 @@ Each test first empties, inside its own transaction (rolled back in tearDown), t
 figure aggregates, so the expected values are exactly what the test wrote.
 """
 
+import json
+
 import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, add_months, get_first_day, getdate, nowdate
@@ -97,6 +99,10 @@ class TestWorkspaceNumbers(FrappeTestCase):
 		self.assertAlmostEqual(value(dashboard.points_earned_this_month), 1095)
 		self.assertAlmostEqual(value(dashboard.points_redeemed_this_month), 500)
 		self.assertEqual(value(dashboard.members_with_points, company="_Test Company 1"), 0)
+		# a Number Card sends its filters as rows, a chart as a dict; both narrow to the company
+		as_rows = [["Loyalty Ledger Entry", "company", "=", "_Test Company 1"]]
+		self.assertEqual(dashboard.members_with_points(filters=json.dumps(as_rows))["value"], 0)
+		self.assertEqual(dashboard.members_with_points(filters=json.dumps([]))["value"], 2)
 
 	def test_points_by_month_chart(self):
 		self.write_ledger()
