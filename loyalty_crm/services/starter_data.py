@@ -11,9 +11,9 @@ imports them with a memory of what it imported:
 
 - for each file, the hash of its content when last imported: an unchanged file is skipped, so a
   migrate costs one hash per file;
-- for each record, the hash of the field values it was given. A record whose current values
-  still hash to that is the app's, untouched, and is updated to the new file; a record whose
-  values differ was edited by someone and is left as it is; a record that was imported once
+- for each record, the field values it was given. A record whose fields still hold them is
+  the app's, untouched, and is updated to the new file; a record whose values differ was edited
+  by someone and is left as it is; a record that was imported once
   and is gone was deleted on purpose and is not re-created. A record of the same name that
   existed before the app (never imported) is the administrator's and is left alone too.
 
@@ -132,7 +132,7 @@ def record_key(record: dict) -> tuple[str, str]:
 def sync_record(record: dict, memory: dict) -> str:
 	doctype, name = record_key(record)
 	key = f"{doctype}::{name}"
-	wanted = fingerprint(doctype, record)
+	wanted = snapshot(doctype, record, record)
 	if not frappe.db.exists(doctype, name):
 		if key in memory:
 			return "kept"  # imported once, deleted since: the administrator's choice
@@ -144,50 +144,51 @@ def sync_record(record: dict, memory: dict) -> str:
 		):
 			frappe.db.set_single_value("Survey Settings", "default_template", doc.name)
 		return "inserted"
-	doc = frappe.get_doc(doctype, name)
-	current = fingerprint(doctype, doc.as_dict(), fields=record)
-	if current == wanted:
+	doc = frappe.get_doc(doctype, name).as_dict()
+	if snapshot(doctype, doc, record) == wanted:
 		memory[key] = wanted
 		return "unchanged"
-	if memory.get(key) != current:
+	# Untouched since we imported it: its fields still hold what we wrote (compared on the fields
+	# we wrote then, so a file that later sets one more field still updates untouched records).
+	remembered = memory.get(key)
+	if not isinstance(remembered, dict) or snapshot(doctype, doc, remembered) != remembered:
 		return "kept"  # edited by someone (or theirs before the app): never overwritten
+	live = frappe.get_doc(doctype, name)
 	for field, value in record.items():
 		if field in SKIP:
 			continue
 		if isinstance(value, list):
-			doc.set(field, [{k: v for k, v in row.items() if k not in SKIP} for row in value])
+			live.set(field, [{k: v for k, v in row.items() if k not in SKIP} for row in value])
 		else:
-			doc.set(field, value)
-	doc.save(ignore_permissions=True)
+			live.set(field, value)
+	live.save(ignore_permissions=True)
 	memory[key] = wanted
 	return "updated"
 
 
-def fingerprint(doctype: str, values: dict, fields: dict | None = None) -> str:
-	"""Hash of the values of the fields a starter record sets (``fields``' keys), normalised by type."""
+def snapshot(doctype: str, values: dict, fields: dict) -> dict:
+	"""The values of ``fields``' keys in ``values``, normalised by field type (child tables as row lists).
+
+	What the app remembers of a record it imported, and what it compares a record with later.
+	"""
 	meta = frappe.get_meta(doctype)
 	chosen = {}
-	for field in sorted(fields or values):
+	for field in sorted(fields):
 		if field in SKIP:
 			continue
 		df = meta.get_field(field)
 		value = values.get(field)
 		if df and df.fieldtype in ("Table", "Table MultiSelect"):
-			template = (fields or values).get(field) or []
+			rows = [row if isinstance(row, dict) else row.as_dict() for row in value or []]
+			template = fields.get(field) or []
 			columns = sorted({k for row in template for k in row} - SKIP) or sorted(
-				{k for row in value or [] for k in (row if isinstance(row, dict) else row.as_dict())} - SKIP
+				{k for row in rows for k in row} - SKIP
 			)
 			child = frappe.get_meta(df.options)
-			chosen[field] = [
-				{
-					c: normalise(child.get_field(c), (row if isinstance(row, dict) else row.as_dict()).get(c))
-					for c in columns
-				}
-				for row in value or []
-			]
+			chosen[field] = [{c: normalise(child.get_field(c), row.get(c)) for c in columns} for row in rows]
 		else:
 			chosen[field] = normalise(df, value)
-	return hashlib.sha256(json.dumps(chosen, sort_keys=True, default=str).encode()).hexdigest()
+	return chosen
 
 
 def normalise(df, value):

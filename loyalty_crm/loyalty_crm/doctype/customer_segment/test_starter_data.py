@@ -50,6 +50,8 @@ class TestStarterData(FrappeTestCase):
 		self.assertEqual(
 			(champions.method, champions.rfm_segment, champions.enabled), ("RFM Segment", "Champions", 1)
 		)
+		# every company: an empty Link in a new document would otherwise take the user's default company
+		self.assertFalse(champions.company)
 		self.assertEqual(frappe.db.get_value("Customer Segment", "A Class", "abc_class"), "A")
 		self.assertEqual(frappe.db.get_value("Customer Segment", "High CLV", "clv_band"), "High")
 		self.assertTrue(frappe.db.exists("Survey Template", "Standard Survey"))
