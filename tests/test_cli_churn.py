@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from loyalty_crm.cli import main
 from loyalty_crm.offline.demo_data import demo_transactions
 
+from .engine.test_clv import DATASETS, needs_cdnow
+
 SCORE_COLUMNS = [
 	"customer",
 	"score",
@@ -187,3 +189,26 @@ def test_churn_on_too_few_customers_says_what_is_missing(tmp_path: Path) -> None
 	assert result.exit_code == 1
 	assert "A churn model needs at least 50 customers who bought on or before" in result.output
 	assert not (tmp_path / "out").exists()
+
+
+@needs_cdnow
+def test_churn_command_on_cdnow_prints_the_model_beside_the_baselines(tmp_path: Path) -> None:
+	"""The CDNOW sample with the 39-week holdout of Fader, Hardie & Lee as the horizon."""
+	raw = pd.read_csv(
+		DATASETS / "CDNOW_sample.txt",
+		sep=r"\s+",
+		header=None,
+		names=["id", "customer", "date", "cds", "amount"],
+		dtype={"id": str, "customer": str, "date": str},
+	)
+	source = tmp_path / "cdnow.csv"
+	raw.assign(date=pd.to_datetime(raw["date"]).dt.strftime("%Y-%m-%d"))[
+		["customer", "date", "amount"]
+	].to_csv(source, index=False)
+	result = _run("churn", str(source), "--out", str(tmp_path / "out"), "--horizon-days", "273")
+	assert result.exit_code == 0, result.output
+	assert "validated on" in result.output and "at 1997-09-30" in result.output
+	print("\n" + result.output)
+	model = json.loads((tmp_path / "out" / "churn_model.json").read_text())["metrics"]
+	assert model["model"]["roc_auc"] >= max(model["recency"]["roc_auc"], model["bgnbd_expected"]["roc_auc"])
+	assert "The model beats the better baseline on ROC AUC" in result.output
