@@ -363,6 +363,7 @@ def make_member_defaults():
 	from loyalty_crm.services import birthdays, cards, starter_data
 
 	cards.add_card_to_customer_search()
+	cards.issue_missing_cards()
 	birthdays.make_birthday_email_template()
 	starter_data.sync()
 

@@ -51,6 +51,50 @@ def ensure_card_number(customer: str) -> str:
 	return number
 
 
+def issue_missing_cards(chunk: int = 1000) -> int:
+	"""Members without a card (points written before cards existed, e.g. on an upgraded site) get one.
+
+	Run on migrate. Set-wise: one query finds them, one locked update of the Series reserves all
+	their numbers, and one ``UPDATE ... CASE`` per chunk writes them; returns how many were issued.
+	"""
+	customers = frappe.db.sql_list(
+		f"""select c.name from `tabCustomer` c
+		where (c.`{CARD_FIELD}` is null or c.`{CARD_FIELD}` = '')
+			and exists (select 1 from `tabLoyalty Ledger Entry` l where l.customer = c.name)
+		order by c.creation, c.name"""
+	)
+	if not customers:
+		return 0
+	numbers = reserve_card_numbers(len(customers))
+	for start in range(0, len(customers), chunk):
+		names = customers[start : start + chunk]
+		cases = " ".join(["when %s then %s"] * len(names))
+		values = [value for pair in zip(names, numbers[start : start + chunk], strict=True) for value in pair]
+		frappe.db.sql(
+			f"""update `tabCustomer` set `{CARD_FIELD}` = case name {cases} end
+			where name in ({", ".join(["%s"] * len(names))})""",
+			(*values, *names),
+		)
+	return len(customers)
+
+
+def reserve_card_numbers(count: int) -> list[str]:
+	"""``count`` new generated numbers from one locked update of the Series, skipping any already held."""
+	numbers: list[str] = []
+	while len(numbers) < count:
+		wanted = count - len(numbers)
+		frappe.db.sql("insert ignore into `tabSeries` (`name`, `current`) values (%s, 0)", SERIES_KEY)
+		current = int(
+			frappe.db.sql("select `current` from `tabSeries` where name = %s for update", SERIES_KEY)[0][0]
+			or 0
+		)
+		frappe.db.sql("update `tabSeries` set `current` = %s where name = %s", (current + wanted, SERIES_KEY))
+		batch = [engine.generated_card_number(current + i) for i in range(1, wanted + 1)]
+		taken = set(frappe.get_all("Customer", filters={CARD_FIELD: ("in", batch)}, pluck=CARD_FIELD))
+		numbers.extend(number for number in batch if number not in taken)
+	return numbers
+
+
 @frappe.whitelist(methods=["POST"])
 def issue_card(customer: str) -> str:
 	"""The Customer form's *Issue Member Card*: the existing number, or a new one."""

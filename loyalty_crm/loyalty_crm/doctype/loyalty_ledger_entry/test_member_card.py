@@ -47,6 +47,23 @@ class TestMemberCard(FrappeTestCase):
 		sales_invoice(customer, 50)
 		self.assertEqual(card_of(customer), number)
 
+	def test_members_without_a_card_get_one_on_migrate(self):
+		"""An upgraded site: customers whose points predate cards are issued numbers set-wise."""
+		members = [make_customer() for _ in range(3)]
+		for customer in members:
+			sales_invoice(customer, 10)
+			frappe.db.set_value("Customer", customer, cards.CARD_FIELD, None)
+		taken = cards.issue_card(make_customer())
+		not_a_member = make_customer()
+		self.assertGreaterEqual(cards.issue_missing_cards(chunk=2), 3)
+		numbers = [card_of(customer) for customer in members]
+		self.assertTrue(all(engine.is_generated_number(number) for number in numbers), numbers)
+		self.assertEqual(len({*numbers, taken}), 4)
+		self.assertFalse(card_of(not_a_member))
+		self.assertEqual(cards.issue_missing_cards(), 0)  # nothing left to issue
+		# the Series moved past the reserved numbers: the next card is new
+		self.assertNotIn(cards.issue_card(make_customer()), {*numbers, taken})
+
 	def test_issue_on_demand_is_stable_and_unique(self):
 		first, second = make_customer(), make_customer()
 		number = cards.issue_card(first)
