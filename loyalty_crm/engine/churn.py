@@ -489,6 +489,10 @@ class ChurnModel:
 		self, transactions: pd.DataFrame, side: SideTables | None = None, as_of: object = None
 	) -> ChurnModel:
 		"""Learn from cutoffs before ``as_of - horizon_days`` (default ``as_of``: the last data date)."""
+		with _one_thread():
+			return self._fit(transactions, side, as_of)
+
+	def _fit(self, transactions: pd.DataFrame, side: SideTables | None, as_of: object) -> ChurnModel:
 		from sklearn.base import clone
 		from sklearn.inspection import permutation_importance
 
@@ -663,7 +667,7 @@ class ChurnModel:
 		clv: pd.Series | None = None,
 	) -> pd.DataFrame:
 		"""Score every customer with a purchase on or before ``as_of`` (default: last data date)."""
-		with _threads_for(len(transactions)):
+		with _one_thread():
 			return self._score(transactions, as_of, side, thresholds, clv)
 
 	def _score(
@@ -718,7 +722,7 @@ class ChurnModel:
 		return groups, effects
 
 
-def _threads_for(rows: int):
+def _one_thread():
 	"""One OpenMP/BLAS thread: on a server that is busy with other work (web and background
 	workers), gradient boosting's spinning OpenMP threads ran several times slower than one
 	thread, and the matrices here are too small for BLAS threads to help. scikit-learn is
