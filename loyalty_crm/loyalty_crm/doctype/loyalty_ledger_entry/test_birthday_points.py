@@ -113,6 +113,31 @@ class TestBirthdayPoints(FrappeTestCase):
 		with self.assertRaisesRegex(birthdays.BirthdayRewardError, "Birthday points are off"):
 			birthdays.grant_birthday_points(customer, "2026-01-01")
 
+	def test_deletion_request_redacts_the_date_of_birth_and_it_earns_nothing(self):
+		from frappe.website.doctype.personal_data_download_request.personal_data_download_request import (
+			get_user_data,
+		)
+
+		email = f"born-{frappe.generate_hash(length=6)}@example.com"
+		frappe.get_doc(
+			{"doctype": "User", "email": email, "first_name": "Born", "send_welcome_email": 0}
+		).insert(ignore_permissions=True)
+		customer = born("1990-01-01")
+		frappe.db.set_value("Customer", customer, "email_id", email)
+		self.assertIn(customer, get_user_data(email), "the personal data download includes the customer")
+		# Frappe's own flow, minus the confirmation email
+		request = frappe.get_doc(
+			{"doctype": "Personal Data Deletion Request", "email": email, "status": "Pending Approval"}
+		)
+		request.autoname()
+		request.db_insert()
+		request._anonymize_data(email=email)
+		redacted = frappe.db.get_value("Customer", customer, birthdays.DOB_FIELD)
+		self.assertNotEqual(str(redacted), "1990-01-01")
+		birthdays.grant_due("2026-01-01")
+		birthdays.grant_due(str(redacted).replace("1111", "2026"))
+		self.assertEqual(birthday_rows(customer), [])
+
 	def test_date_of_birth_in_the_future_is_refused_on_save(self):
 		doc = frappe.get_doc("Customer", make_customer())
 		doc.set(birthdays.DOB_FIELD, "2999-01-01")
