@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -85,6 +87,21 @@ def test_labels(tiny: pd.DataFrame) -> None:
 	assert labels.to_dict() == {"A": True, "B": True, "C": True}
 	assert churn_labels(tiny, "2024-03-10", 41).to_dict() == {"A": True, "B": True, "C": False}  # C on 04-20
 	assert churn_labels(tiny, "2024-01-20", 30).to_dict() == {"A": False, "C": True}  # B not yet a customer
+
+
+def test_dated_histories_give_each_cutoff_the_state_it_had_then(tiny: pd.DataFrame) -> None:
+	side = SideTables(
+		points=pd.DataFrame(
+			{"customer": ["A", "A"], "date": ["2024-01-01", "2024-03-05"], "balance": [120.0, 0.0]}
+		),
+		tiers=pd.DataFrame(
+			{"customer": ["A", "A"], "date": ["2024-01-01", "2024-02-15"], "tier_rank": [1, 2]}
+		),
+	)
+	early = churn_features(tiny, "2024-02-01", side=side).loc["A"]
+	late = churn_features(tiny, "2024-03-10", side=side).loc["A"]
+	assert (early["points_balance"], early["tier_rank"]) == (120.0, 1)
+	assert (late["points_balance"], late["tier_rank"]) == (0.0, 2)
 
 
 def test_side_tables_at_the_cutoff(tiny: pd.DataFrame) -> None:
@@ -281,6 +298,31 @@ def test_scores_are_probabilities_with_bands_and_value_at_risk(demo_fit) -> None
 	observed = (table["observed_rate"] * table["customers"]).sum() / table["customers"].sum()
 	assert abs(mean_predicted - observed) < 0.05
 	assert table["customers"].sum() == model.metrics_["validation_rows"]
+
+
+def test_given_clv_replaces_the_engines_and_sets_value_at_risk(demo_fit) -> None:
+	transactions, model = demo_fit
+	own = model.score(transactions).set_index("customer")
+	first, second = own.index[:2]
+	given = pd.Series({first: 1000.0, "NOT-A-CUSTOMER": 5.0})
+	scores = model.score(transactions, clv=given).set_index("customer")
+	assert scores.loc[first, "predicted_clv"] == 1000.0
+	assert scores.loc[first, "value_at_risk"] == pytest.approx(scores.loc[first, "score"] * 1000.0)
+	assert scores.loc[second, "predicted_clv"] == pytest.approx(own.loc[second, "predicted_clv"])
+	assert "NOT-A-CUSTOMER" not in scores.index
+	pd.testing.assert_series_equal(scores["score"], own["score"])  # CLV never changes the risk
+
+
+def test_loads_refuses_bytes_that_are_not_a_model() -> None:
+	import hashlib
+
+	import joblib
+
+	buffer = io.BytesIO()
+	joblib.dump({"not": "a model"}, buffer)
+	data = buffer.getvalue()
+	with pytest.raises(EngineError, match="not a trained churn model"):
+		loads(data, hashlib.sha256(data).hexdigest())
 
 
 # --- bands -------------------------------------------------------------------------------------
