@@ -40,8 +40,13 @@ doc_events = {
 		"on_submit": "loyalty_crm.services.surveys.on_invoice_submit",
 		"validate": "loyalty_crm.events.coupon.validate",
 	},
-	# Members: a date of birth in the future or before 1900 is refused
-	"Customer": {"validate": "loyalty_crm.services.birthdays.validate_customer"},
+	# Members: a date of birth in the future or before 1900, a card number that is not one, are refused
+	"Customer": {
+		"validate": [
+			"loyalty_crm.services.birthdays.validate_customer",
+			"loyalty_crm.services.cards.validate_customer",
+		]
+	},
 }
 
 # The ledger keeps its history when a cancelled invoice is deleted.

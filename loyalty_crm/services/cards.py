@@ -307,3 +307,16 @@ def loyalty_member_card(doc) -> dict:
 		# micro=False: segno picks a Micro QR for a short number, which most phone and till scanners cannot read
 		card.qr = segno.make(number, error="m", micro=False).svg_data_uri(scale=4, border=2)
 	return card
+
+
+def validate_customer(doc, method=None):
+	"""Customer validate: a card number typed on the form is stored as scanned (upper case, no
+	spaces) and must look like a card number; a duplicate is refused by the unique index."""
+	value = doc.get(CARD_FIELD)
+	if not value:
+		doc.set(CARD_FIELD, None)
+		return
+	try:
+		doc.set(CARD_FIELD, engine.validate_card_number(value))
+	except EngineError as error:
+		frappe.throw(error.translated(_), title=_("Member Card Number"))

@@ -99,10 +99,12 @@ def run(base_url: str, setup: dict) -> list[str]:
 			else:
 				print("note: zbarimg not installed, codes not decoded")
 
+		customer_form(browser, base_url, customer, number, check, lang="en")
 		desk_invoice(browser, base_url, customer, number, unknown, check)
 		till(browser, base_url, customer, number, unknown, check, lang="en")
 		browser.eval(SET_LANGUAGE % "'zh'")
 		try:
+			customer_form(browser, base_url, customer, number, check, lang="zh")
 			till(browser, base_url, customer, number, unknown, check, lang="zh")
 		finally:
 			browser.eval(SET_LANGUAGE % "null")
@@ -153,6 +155,38 @@ def scan(browser: Browser, text: str) -> None:
 			windowsVirtualKeyCode=13,
 			nativeVirtualKeyCode=13,
 		)
+
+
+def customer_form(browser: Browser, base_url: str, customer: str, number: str, check, lang: str) -> None:
+	"""The Customer form: date of birth and card number under Gender, Loyalty -> Print Member Card."""
+	browser.eval("window.onbeforeunload = null")
+	browser.open(f"{base_url}/app/customer/{customer}")
+	browser.wait_for(f"cur_frm && cur_frm.doc.name === {json.dumps(customer)}", timeout=60)
+	browser.wait_for("document.querySelector('[data-fieldname=\"loyalty_crm_card_number\"]')")
+	time.sleep(2)
+	browser.eval(
+		"document.querySelector('[data-fieldname=\"loyalty_crm_card_number\"]')"
+		".scrollIntoView({block: 'center'})"
+	)
+	time.sleep(0.5)
+	field = browser.eval(
+		"document.querySelector('.frappe-control[data-fieldname=\"loyalty_crm_card_number\"]').innerText"
+	)
+	buttons = browser.eval(
+		"Array.from(document.querySelectorAll('.page-actions .btn')).map((b) => b.innerText.trim()).join(' | ')"
+	)
+	print(f"customer form ({lang}): card field {field!r}; buttons {buttons!r}")
+	browser.screenshot(f"customer_card_{lang}.png")
+	label = "会员卡号" if lang == "zh" else "Member Card Number"
+	shown = browser.eval(
+		'document.querySelector(\'.frappe-control[data-fieldname="loyalty_crm_card_number"] input, '
+		'.frappe-control[data-fieldname="loyalty_crm_card_number"] .control-value\').value'
+		" || document.querySelector('.frappe-control[data-fieldname=\"loyalty_crm_card_number\"] .control-value')"
+		".innerText"
+	)
+	check(label in field and shown == number, f"the Customer form shows {label} {shown!r} ({lang})")
+	group = "会员忠诚度" if lang == "zh" else "Loyalty"
+	check(group in buttons, f"the Customer form has the {group!r} button group ({lang})")
 
 
 def desk_invoice(browser: Browser, base_url: str, customer: str, number: str, unknown: str, check) -> None:

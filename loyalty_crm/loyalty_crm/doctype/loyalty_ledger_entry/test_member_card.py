@@ -102,6 +102,20 @@ class TestMemberCard(FrappeTestCase):
 		self.assertFalse(result["found"])
 		self.assertIn("check digit is wrong", result["message"])
 
+	def test_card_number_typed_on_the_form_is_checked_and_normalised(self):
+		doc = frappe.get_doc("Customer", make_customer())
+		doc.set(cards.CARD_FIELD, " ab-12 34 ")
+		doc.save()
+		self.assertEqual(card_of(doc.name), "AB-1234")
+		doc.set(cards.CARD_FIELD, "x1")
+		with self.assertRaisesRegex(frappe.ValidationError, "Card number X1 must be 4 to 32"):
+			doc.save()
+		doc.reload()
+		good = engine.generated_card_number(77)
+		doc.set(cards.CARD_FIELD, good[:-1] + str((int(good[-1]) + 1) % 10))  # one digit mistyped
+		with self.assertRaisesRegex(frappe.ValidationError, "check digit is wrong"):
+			doc.save()
+
 	def test_disabled_customer_is_not_found(self):
 		customer = make_customer()
 		number = cards.issue_card(customer)
