@@ -119,6 +119,9 @@ DRIVER_GROUPS: dict[str, tuple[str, ...]] = {
 	"points": ("points_balance",),
 	"tier": ("tier_rank",),
 }
+# groups whose features are missing only for lack of purchases: those stay missing when the
+# group is set to the median, so a one-time buyer's silence is judged as a one-time buyer's
+KEEP_MISSING = frozenset({"silence", "slowdown", "last_spend"})
 # the feature whose side of the median decides whether a group can be a reason (see _driver_lists)
 DRIVER_LEADS: dict[str, str] = {
 	"silence": "recency_days",
@@ -141,6 +144,7 @@ DRIVER_MESSAGES: dict[str, str] = {
 	"rhythm": _("Only {0} purchases in {1} days"),
 	"slowdown": _("Last gap between purchases was {0}× their usual"),
 	"spend": _("Spends {0} per visit, typical is {1}"),
+	"spend_total": _("Has spent {0} in total, typical is {1}"),
 	"last_spend": _("Last purchase was {0} % below their usual spend"),
 	"last_spend_up": _("Last purchase was {0} % above their usual spend"),
 	"few_purchases": _("Only {0} purchases so far"),
@@ -717,7 +721,10 @@ class ChurnModel:
 		for k, group in enumerate(groups):  # a loop over groups, each step vectorised over customers
 			columns = [j for j, name in enumerate(names) if name in DRIVER_GROUPS[group]]
 			changed = X.copy()
-			changed[:, columns] = medians[columns]
+			typical = np.broadcast_to(medians[columns], (len(X), len(columns)))
+			if group in KEEP_MISSING:  # too few purchases for these: "rhythm" tells that story
+				typical = np.where(np.isnan(X[:, columns]), X[:, columns], typical)
+			changed[:, columns] = typical
 			effects[:, k] = score - self.estimator_.predict_proba(changed)[:, 1]
 		return groups, effects
 
@@ -900,7 +907,10 @@ def _driver_lists(
 	chosen = order[rows, rank]
 	effect = np.round(top[rows, rank], 4).tolist()
 	columns = {name: features[name].to_numpy(dtype=float) for name in FEATURES}
-	typical_spend = round(float(medians.get("monetary_mean", np.nan)), 2)
+	typical_spend = (
+		round(float(medians.get("monetary_mean", np.nan)), 2),
+		round(float(medians.get("monetary_total", np.nan)), 2),
+	)
 	feature = np.empty(len(rows), dtype=object)
 	key = np.empty(len(rows), dtype=object)
 	values: list = [None] * len(rows)
@@ -930,7 +940,7 @@ def _driver_lists(
 
 
 def _sentences(
-	group: str, columns: dict[str, np.ndarray], rows: np.ndarray, typical_spend: float
+	group: str, columns: dict[str, np.ndarray], rows: np.ndarray, typical_spend: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray, list[list]]:
 	"""For one driver group and the customers it explains: the feature named, the message key and
 	the numbers rounded for display (ints where the sentence counts things)."""
@@ -994,10 +1004,21 @@ def _sentences(
 		shown = [c if m else [r] for m, c, r in zip(missing.tolist(), counted, ratio_shown, strict=True)]
 		return pick(missing, "frequency", name), keys, shown
 	if group == "spend":
-		shown = [[m, typical_spend] for m in np.round(column("monetary_mean"), 2).tolist()]
+		# name whichever falls further short of typical: the spend per visit, or the total
+		# (which returns bring down: a customer who returned everything has spent 0)
+		mean, total = column("monetary_mean"), column("monetary_total")
+		typical_mean, typical_total = typical_spend
+		with np.errstate(divide="ignore", invalid="ignore"):
+			by_total = (total / typical_total) < (mean / typical_mean)
+		shown = [
+			[t, typical_total] if b else [m, typical_mean]
+			for b, m, t in zip(
+				by_total.tolist(), np.round(mean, 2).tolist(), np.round(total, 2).tolist(), strict=True
+			)
+		]
 		return (
-			pick(np.ones(len(rows), dtype=bool), "monetary_mean", ""),
-			pick(np.ones(len(rows), dtype=bool), "spend", ""),
+			pick(by_total, "monetary_total", "monetary_mean"),
+			pick(by_total, "spend_total", "spend"),
 			shown,
 		)
 	if group == "trend":
