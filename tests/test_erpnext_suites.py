@@ -8,13 +8,20 @@ prepared alike (``erpnext_suites/prepare_site.py``), the app installed on one of
 that fails only where the app is installed is ours; one that fails on both is the suite's own
 state and is reported, not blamed on the app.
 
+The site without the app gives the same result every time for one ERPNext version and kit dump,
+so it is recorded in ``erpnext_suites/baseline.json`` with the versions it was taken on and
+only the site with the app runs, which halves the time. When the bench's ERPNext or Frappe
+version differs from the recorded one, the baseline site runs in the same job instead.
+
 Opt-in, because it takes minutes: ``LOYALTY_CRM_ERPNEXT_SUITES=1 python -m pytest
-tests/test_erpnext_suites.py`` (``.ci/run`` sets it). Needs the bench kit (for the dump) and a
+tests/test_erpnext_suites.py`` (``.ci/run`` sets it); ``=both`` runs the baseline site too,
+``=record`` runs both and rewrites the baseline file. Needs the bench kit (for the dump) and a
 bench with the app in its apps/ (``.ci/run`` makes both).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -36,9 +43,11 @@ SUITES = (
 )
 WITHOUT_APP, WITH_APP = "erpnext_without_app", "erpnext_with_app"
 PREPARE = Path(__file__).parent / "erpnext_suites" / "prepare_site.py"
+BASELINE = Path(__file__).parent / "erpnext_suites" / "baseline.json"
 
 BENCH = find_bench()
-ENABLED = os.environ.get("LOYALTY_CRM_ERPNEXT_SUITES", "").lower() in ("1", "true", "yes")
+MODE = os.environ.get("LOYALTY_CRM_ERPNEXT_SUITES", "").lower()
+ENABLED = MODE in ("1", "true", "yes", "both", "record")
 opt_in = pytest.mark.skipif(
 	not ENABLED, reason="ERPNext's suites are opt-in: set LOYALTY_CRM_ERPNEXT_SUITES=1"
 )
@@ -94,15 +103,52 @@ def _run_suites(site: str) -> dict[str, SuiteResult]:
 	return results
 
 
+def bench_versions() -> dict[str, str]:
+	versions = {}
+	for app in ("frappe", "erpnext"):
+		text = (BENCH.path / "apps" / app / app / "__init__.py").read_text()
+		versions[app] = re.search(r'__version__ = "([^"]+)"', text).group(1)
+	return versions
+
+
+def recorded_baseline(versions: dict[str, str]) -> dict[str, SuiteResult] | None:
+	"""The recorded site-without-app results, when they were taken on these versions."""
+	if MODE in ("both", "record") or not BASELINE.exists():
+		return None
+	recorded = json.loads(BASELINE.read_text())
+	if recorded["versions"] != versions or set(recorded["suites"]) != set(SUITES):
+		return None
+	return {
+		doctype: SuiteResult(ran=suite["ran"], failed=set(suite["failed"]), seconds=suite["seconds"])
+		for doctype, suite in recorded["suites"].items()
+	}
+
+
+def record_baseline(versions: dict[str, str], results: dict[str, SuiteResult]) -> None:
+	suites = {
+		doctype: {"ran": r.ran, "failed": sorted(r.failed), "seconds": round(r.seconds)}
+		for doctype, r in results.items()
+	}
+	BASELINE.write_text(json.dumps({"versions": versions, "suites": suites}, indent=1) + "\n")
+
+
 @pytest.fixture(scope="module")
 def suite_results() -> dict[str, dict[str, SuiteResult]]:
 	if not BENCH.usable or not (KIT / "add-site.sh").is_file():
 		pytest.fail(f"ERPNext's suites need the bench kit at {KIT} and a usable bench: {BENCH.problem}")
-	results = {}
-	for site, with_app in ((WITHOUT_APP, False), (WITH_APP, True)):
-		_fresh_site(site, with_app)
-		results[site] = _run_suites(site)
-	BENCH_SUMMARY.append("ERPNext suites (tests ran / failed), without → with loyalty_crm:")
+	versions = bench_versions()
+	results = {WITHOUT_APP: recorded_baseline(versions)}
+	source = f"recorded in {BASELINE.name}" if results[WITHOUT_APP] else "run now"
+	if results[WITHOUT_APP] is None:
+		_fresh_site(WITHOUT_APP, with_app=False)
+		results[WITHOUT_APP] = _run_suites(WITHOUT_APP)
+		if MODE == "record":
+			record_baseline(versions, results[WITHOUT_APP])
+	_fresh_site(WITH_APP, with_app=True)
+	results[WITH_APP] = _run_suites(WITH_APP)
+	BENCH_SUMMARY.append(
+		f"ERPNext {versions['erpnext']} suites (tests ran / failed), without loyalty_crm ({source}) → with it:"
+	)
 	for doctype in SUITES:
 		base, ours = results[WITHOUT_APP][doctype], results[WITH_APP][doctype]
 		BENCH_SUMMARY.append(
