@@ -261,10 +261,34 @@ def _churn_section(churn) -> str:
 		)
 		+ f"<h3>Risk bands (thresholds {thresholds})</h3>"
 		+ _grid(_table(band_table), _img(_band_chart(bands)))
+		+ "<h3>Why customers are at risk</h3>"
+		+ _reasons_table(at_risk)
 		+ "<h3>Valuable customers at risk (High and Critical, by value at risk)</h3>"
 		+ "<p class='muted'>Value at risk = score × predicted 12-month CLV (historical value where no CLV "
 		"model could be fitted). The reasons are the features that raise each customer's score most.</p>"
 		+ _table(top_table),
+	)
+
+
+def _reasons_table(at_risk: pd.DataFrame) -> str:
+	"""How often each kind of reason appears among the High and Critical customers' drivers."""
+	from loyalty_crm.engine.churn import FEATURES
+
+	reasons = pd.Series([d["feature"] for drivers in at_risk["drivers"] for d in drivers], dtype=object)
+	if reasons.empty:
+		return "<p class='muted'>No single feature stands out for these customers.</p>"
+	counts = reasons.value_counts().head(8)
+	table = pd.DataFrame(
+		{
+			"Customers": counts.map(lambda v: f"{v:,}").to_numpy(),
+			"Share of at-risk customers": (counts / max(len(at_risk), 1)).map(_percent).to_numpy(),
+		},
+		index=pd.Index([FEATURES[name][0] for name in counts.index], name="Reason (feature)"),
+	)
+	return (
+		"<p class='muted'>Each at-risk customer's reasons are the features that raise their score most "
+		"(the score change when the feature is set to the typical customer's value). Counted here across "
+		"the High and Critical bands.</p>" + _table(table)
 	)
 
 
