@@ -82,9 +82,15 @@ def test_demo_includes_churn(tmp_path: Path) -> None:
 	result = _run("demo", "--out", str(out))
 	assert result.exit_code == 0, result.output
 	assert "The model beats the better baseline on ROC AUC" in result.output
-	assert len(pd.read_csv(out / "churn_scores.csv")) == 2000
+	scores = pd.read_csv(out / "churn_scores.csv")
+	assert len(scores) == 2000
 	html = (out / "report.html").read_text()
 	assert "<h2>Churn risk</h2>" in html and html.count("data:image/png;base64,") >= 7
+	assert "Why customers are at risk" in html
+	# the demo's leavers fade first; the reasons given for the at-risk customers say so
+	at_risk = scores.loc[scores["band"].isin(["High", "Critical"]), "drivers"].fillna("")
+	fading = at_risk.str.contains("below their usual spend|× their usual|Spend down", regex=True)
+	assert fading.mean() > 0.5
 
 
 # --- bad input: a clear message, nothing written ---------------------------------------------------
