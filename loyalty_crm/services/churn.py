@@ -3,10 +3,10 @@
 What the site adds to the pure engine (``loyalty_crm.engine.churn``, which defines churn, the
 features, the backtest and the drivers):
 
-* **One read per table.** Transactions come from the same aggregated query the segment
-  refresh uses (``services.segments.load_transactions``: submitted Sales Invoices except POS
+* **One read per table.** Transactions are the rows the segment refresh reads
+  (``services.segments.load_transactions``: submitted Sales Invoices except POS
   consolidations, plus POS Invoices; cancelled ones never, returns as their own negative
-  rows). Surveys, complaints (survey answers marked as complaints and ERPNext Issues), points
+  rows), aggregated per table (see ``company_transactions``). Surveys, complaints (survey answers marked as complaints and ERPNext Issues), points
   balances and tier ranks are one grouped query each. Nothing is read per customer.
 * **Training** writes a *Churn Model Run*: window, horizon, cutoffs, the model's and both
   baselines' metrics, calibration, importances, and the fitted model as a private File whose
@@ -38,7 +38,6 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, now_datetime, nowdate
 
 from loyalty_crm.engine.errors import EngineError
-from loyalty_crm.services.segments import load_transactions
 
 SCORE = "Churn Score"
 RUN = "Churn Model Run"
@@ -140,10 +139,34 @@ def churn_settings() -> ChurnSettings:
 
 
 def company_transactions(company: str, as_of) -> pd.DataFrame:
-	"""The company's customer-days up to ``as_of``; refuses a company without any invoice."""
+	"""The company's customer-days up to ``as_of``; refuses a company without any invoice.
+
+	The same rows as ``services.segments.load_transactions(as_of, company)`` (same invoices,
+	purchases and returns summed apart per customer and day), read as one aggregate per table
+	(``SQL_BIG_RESULT``: grouped by sorting, no temporary table of the union), which the site
+	benchmark measured faster at a million invoices. A customer who bought on one day through
+	both tables gets two rows; the engine nets a customer's day.
+	"""
 	if not frappe.db.exists("Company", company):
 		frappe.throw(_("Company {0} does not exist").format(company), frappe.DoesNotExistError)
-	frame = load_transactions(as_of, company=company)
+
+	def aggregate(table: str, *extra: str) -> str:
+		return f"""
+			select SQL_BIG_RESULT customer, posting_date, cast(sum(base_net_total) as double)
+			from `{table}`
+			where docstatus = 1 and company = %(company)s and posting_date <= %(as_of)s
+				and customer is not null and customer != ''{"".join(extra)}
+			group by customer, posting_date, base_net_total < 0"""
+
+	rows = frappe.db.sql(
+		aggregate("tabSales Invoice", " and is_consolidated = 0")
+		+ "\nunion all"
+		+ aggregate("tabPOS Invoice"),
+		{"company": company, "as_of": getdate(as_of)},
+	)
+	frame = pd.DataFrame.from_records(rows, columns=["customer", "date", "amount"])
+	frame["date"] = pd.to_datetime(frame["date"])
+	frame["amount"] = frame["amount"].astype("float64")
 	if frame.empty:
 		frappe.throw(
 			_(

@@ -126,6 +126,13 @@ class TestChurnScore(FrappeTestCase):
 
 	def test_reads_submitted_invoices_netting_returns_ignoring_cancelled_counting_till_once(self):
 		frame = churn.company_transactions(COMPANY, nowdate())
+
+		# the same purchases and returns as the segment refresh reads, customer-day by customer-day
+		def per_day(rows):
+			return rows.groupby(["customer", "date", rows["amount"] < 0])["amount"].sum().sort_index()
+
+		reference = segments.load_transactions(nowdate(), company=COMPANY)
+		pd.testing.assert_series_equal(per_day(frame), per_day(reference), check_names=False)
 		returner = frame[frame["customer"] == self.returner]
 		self.assertAlmostEqual(returner["amount"].sum(), 0.0, places=2)
 		self.assertTrue((returner["amount"] < 0).any(), "the return stays its own negative row")
