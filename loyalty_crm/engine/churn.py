@@ -568,10 +568,15 @@ class ChurnModel:
 		out_of_time = bool(training.any())
 		if not out_of_time:  # one cutoff only: still out of customer
 			training = ~in_validation
+		# candidates learn on two thirds of the training customers; the other third calibrates.
+		# A feature must vary among the learning rows themselves: one that is empty there (a side
+		# table that only reaches calibration customers) would break gradient boosting's binning.
+		calibrating = _calibration_customers(customers)
+		learn, calibrate = training & ~calibrating, training & calibrating
 		usable = [
 			name
 			for name in FEATURES
-			if rows.loc[training, name].notna().any() and rows.loc[training, name].nunique(dropna=True) > 1
+			if rows.loc[learn, name].notna().any() and rows.loc[learn, name].nunique(dropna=True) > 1
 		]
 		if not usable:
 			raise EngineError(_("No feature varies between customers; the churn model cannot learn"))
@@ -588,9 +593,6 @@ class ChurnModel:
 					int(part.sum()),
 				)
 
-		# candidates learn on two thirds of the training customers; the other third calibrates
-		calibrating = _calibration_customers(customers)
-		learn, calibrate = training & ~calibrating, training & calibrating
 		for part, name in ((learn, _("learning")), (calibrate, _("calibration"))):
 			if len(np.unique(y[part])) < 2:
 				raise EngineError(

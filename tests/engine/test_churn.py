@@ -443,3 +443,24 @@ def test_demo_model_beats_both_baselines(capsys) -> None:
 		metrics["recency"]["roc_auc"], metrics["bgnbd_expected"]["roc_auc"]
 	)
 	assert metrics["model"]["brier"] < min(metrics["recency"]["brier"], metrics["bgnbd_expected"]["brier"])
+
+
+def test_a_side_table_that_reaches_only_calibration_customers_is_left_out(complaint_shop) -> None:
+	"""Found on a real site: NPS answers from a few customers, all in the held-back calibration
+	third, left the learning rows an all-empty column, and gradient boosting failed to bin it."""
+	from loyalty_crm.engine.churn import _calibration_customers
+
+	transactions, _complaints, _model = complaint_shop
+	customers = transactions["customer"].drop_duplicates().to_numpy()
+	held_back = customers[_calibration_customers(customers)][:40]
+	surveys = pd.DataFrame(
+		{
+			"customer": held_back,
+			"date": transactions["date"].min() + pd.Timedelta(days=10),
+			"nps": np.arange(len(held_back)) % 11,
+			"csat": np.nan,
+		}
+	)
+	model = ChurnModel(horizon_days=60).fit(transactions, side=SideTables(surveys=surveys))
+	assert "last_nps" not in model.feature_names_
+	assert model.score(transactions)["score"].between(0, 1).all()

@@ -214,6 +214,9 @@ class TestLoyaltyLedgerEntry(FrappeTestCase):
 		self.assertFalse(frappe.db.exists("Email Queue Recipient", queued))
 
 		set_settings(expiry_notice_days=7)
+		# Frappe caches the outgoing account per process: an earlier test's account, rolled back
+		# with that test, would still be found.
+		frappe.local.outgoing_email_account = {}
 		self.assertEqual(notify_expiring_points(nowdate()), 0, "no outgoing email account: nothing queued")
 		self.assertFalse(frappe.db.exists("Email Queue Recipient", queued))
 		frappe.db.set_value(
