@@ -440,6 +440,18 @@ def reward_points(template: str | None) -> Decimal:
 	return points_engine.round_points(Decimal(str(flt(points))), ledger.precision())
 
 
+def lock_for_reward(doc) -> None:
+	"""Take the customer lock before the survey row is written, not only after.
+
+	Two answers about one invoice at once: if each inserted its survey first and then waited for
+	the customer, the first one's look for an earlier reward (which reads surveys) would wait for
+	the second one's uncommitted survey row while the second waits for the customer: a deadlock
+	(seen on a real site). Locking first makes the second answer wait before it writes anything.
+	"""
+	if not doc.flags.skip_reward and doc.customer and doc.source_doctype and doc.source_name:
+		ledger.lock_customer(doc.customer)
+
+
 def award_points(doc) -> Decimal:
 	"""Points for answering: once per invoice, written to the ledger with the survey as source.
 

@@ -18,6 +18,9 @@ class SatisfactionSurvey(Document):
 		surveys.fill_email(self)
 		surveys.track_resolution(self)
 
+	def before_insert(self):
+		surveys.lock_for_reward(self)
+
 	def after_insert(self):
 		surveys.award_points(self)
 

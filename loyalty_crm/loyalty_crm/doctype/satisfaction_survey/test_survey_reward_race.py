@@ -61,6 +61,7 @@ class TestSurveyRewardRace(FrappeTestCase):
 		frappe.init(site=site)
 		frappe.db.rollback()
 
+		self.assertTrue(all(isinstance(points, float) for points in outcome), outcome)
 		self.assertEqual(sorted(outcome), [0.0, 25.0], outcome)
 		earn = frappe.get_all(
 			"Loyalty Ledger Entry",
