@@ -16,25 +16,18 @@ campaign_form_en.png. Exit code 1 when a check fails.
 
 from __future__ import annotations
 
-import argparse
 import base64
-import os
 import shutil
 import sys
 import time
 import urllib.parse
 from pathlib import Path
 
-from cdp import Chromium, execute_on_site, server_up
+from cdp import Chromium, browser_check_options, execute_on_site
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
 WIDTH, HEIGHT = 1366, 900
-
-
-def skip(reason: str) -> None:
-	print(f"Campaign results browser check: SKIPPED, {reason}")
-	sys.exit(0)
 
 
 class Browser(Chromium):
@@ -126,20 +119,15 @@ def run(base_url: str, campaign: str) -> list[str]:
 
 
 def main():
-	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-	parser.add_argument("--site", default=os.environ.get("LOYALTY_CRM_SITE", "site_camp"))
-	parser.add_argument("--base-url", default="http://127.0.0.1:8014")
-	parser.add_argument("--bench", default=os.environ.get("LOYALTY_CRM_BENCH", "~/frappe-bench"))
-	parser.add_argument("--campaign", help="an existing measured campaign instead of a new one")
-	args = parser.parse_args()
-	if not (shutil.which("chromium") or shutil.which("chromium-browser")):
-		skip("chromium is not installed (apt-get install chromium)")
-	try:
-		import websocket  # noqa: F401
-	except ImportError:
-		skip("the websocket-client package is not installed")
-	if not server_up(args.base_url):
-		skip(f"no web server at {args.base_url} (start it with tests/browser/serve_loopback.py)")
+	args = browser_check_options(
+		__doc__,
+		"Campaign results",
+		"site_camp",
+		8014,
+		extra=lambda parser: parser.add_argument(
+			"--campaign", help="an existing measured campaign instead of a new one"
+		),
+	)
 	ARTIFACTS.mkdir(exist_ok=True)
 	campaign = (
 		args.campaign

@@ -7,9 +7,12 @@ Chromium runs with a fresh profile, no background networking, and its debugging 
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -132,3 +135,32 @@ def execute_on_site(bench: Path, site: str, method: str):
 	)
 	line = [row for row in result.stdout.splitlines() if row.startswith(("[", "{"))][-1]
 	return json.loads(line)
+
+
+def browser_check_options(doc: str, title: str, site: str, port: int, extra=None) -> argparse.Namespace:
+	"""The options every browser check takes, and the reasons it skips (exit 0, one line):
+	no Chromium, no websocket-client, or no web server for the site at --base-url.
+
+	``extra`` adds a check's own options to the parser before it reads the command line.
+	"""
+	parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+	parser.add_argument("--site", default=os.environ.get("LOYALTY_CRM_SITE", site))
+	parser.add_argument("--base-url", default=f"http://127.0.0.1:{port}")
+	parser.add_argument("--bench", default=os.environ.get("LOYALTY_CRM_BENCH", "~/frappe-bench"))
+	if extra:
+		extra(parser)
+	args = parser.parse_args()
+
+	def skip(reason: str) -> None:
+		print(f"{title} browser check: SKIPPED, {reason}")
+		sys.exit(0)
+
+	if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+		skip("chromium is not installed (apt-get install chromium)")
+	try:
+		import websocket  # noqa: F401
+	except ImportError:
+		skip("the websocket-client package is not installed")
+	if not server_up(args.base_url):
+		skip(f"no web server at {args.base_url} (start it with tests/browser/serve_loopback.py)")
+	return args

@@ -17,15 +17,13 @@ Screenshots go to tests/browser/artifacts/desk_*_{en,zh}.png. Exit code 1 when a
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
-from cdp import Chromium, execute_on_site, server_up
+from cdp import Chromium, browser_check_options, execute_on_site
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
@@ -35,11 +33,6 @@ SET_LANGUAGE = (
 	"frappe.xcall('frappe.client.set_value', {doctype: 'User', name: 'Administrator',"
 	" fieldname: 'language', value: %s})"
 )
-
-
-def skip(reason: str) -> None:
-	print(f"Desk views browser check: SKIPPED, {reason}")
-	sys.exit(0)
 
 
 class Browser(Chromium):
@@ -177,19 +170,7 @@ def run(base_url: str, customer: str) -> list[str]:
 
 
 def main():
-	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-	parser.add_argument("--site", default=os.environ.get("LOYALTY_CRM_SITE", "site_desk"))
-	parser.add_argument("--base-url", default="http://127.0.0.1:8013")
-	parser.add_argument("--bench", default=os.environ.get("LOYALTY_CRM_BENCH", "~/frappe-bench"))
-	args = parser.parse_args()
-	if not (shutil.which("chromium") or shutil.which("chromium-browser")):
-		skip("chromium is not installed (apt-get install chromium)")
-	try:
-		import websocket  # noqa: F401
-	except ImportError:
-		skip("the websocket-client package is not installed")
-	if not server_up(args.base_url):
-		skip(f"no web server at {args.base_url} (start it with tests/browser/serve_loopback.py)")
+	args = browser_check_options(__doc__, "Desk views", "site_desk", 8013)
 	ARTIFACTS.mkdir(exist_ok=True)
 	data = execute_on_site(
 		Path(args.bench).expanduser(), args.site, "loyalty_crm.testing_desk.browser_desk_views"

@@ -19,10 +19,8 @@ pos_card_unknown_en.png, pos_card_found_en.png, pos_card_found_zh.png. Exit code
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,18 +28,13 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from cdp import execute_on_site, server_up
+from cdp import browser_check_options, execute_on_site
 from pos_till import ARTIFACTS, Browser
 
 SET_LANGUAGE = (
 	"frappe.xcall('frappe.client.set_value', {doctype: 'User', name: 'Administrator',"
 	" fieldname: 'language', value: %s})"
 )
-
-
-def skip(reason: str) -> None:
-	print(f"Member card browser check: SKIPPED, {reason}")
-	sys.exit(0)
 
 
 def decode(path: Path) -> list[str]:
@@ -279,19 +272,7 @@ def till(browser: Browser, base_url: str, customer: str, number: str, unknown: s
 
 
 def main():
-	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-	parser.add_argument("--site", default=os.environ.get("LOYALTY_CRM_SITE", "site_card"))
-	parser.add_argument("--base-url", default="http://127.0.0.1:8015")
-	parser.add_argument("--bench", default=os.environ.get("LOYALTY_CRM_BENCH", "~/frappe-bench"))
-	args = parser.parse_args()
-	if not (shutil.which("chromium") or shutil.which("chromium-browser")):
-		skip("chromium is not installed (apt-get install chromium)")
-	try:
-		import websocket  # noqa: F401
-	except ImportError:
-		skip("the websocket-client package is not installed")
-	if not server_up(args.base_url):
-		skip(f"no web server at {args.base_url} (start it with tests/browser/serve_loopback.py)")
+	args = browser_check_options(__doc__, "Member card", "site_card", 8015)
 	ARTIFACTS.mkdir(exist_ok=True)
 	setup = execute_on_site(
 		Path(args.bench).expanduser(), args.site, "loyalty_crm.testing.browser_member_card"

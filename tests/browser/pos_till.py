@@ -15,25 +15,18 @@ pos_customer.png and pos_payment.png. Exit code 1 when a check fails.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from cdp import Chromium, execute_on_site, server_up
+from cdp import Chromium, browser_check_options, execute_on_site
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
 WIDTH, HEIGHT = 1366, 900
-
-
-def skip(reason: str) -> None:
-	print(f"POS till browser check: SKIPPED, {reason}")
-	sys.exit(0)
 
 
 def make_till(bench: Path, site: str) -> dict:
@@ -256,19 +249,7 @@ def chinese(browser: Browser, base_url: str, customer: str, check) -> None:
 
 
 def main():
-	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-	parser.add_argument("--site", default=os.environ.get("LOYALTY_CRM_SITE", "site_clv"))
-	parser.add_argument("--base-url", default="http://127.0.0.1:8012")
-	parser.add_argument("--bench", default=os.environ.get("LOYALTY_CRM_BENCH", "~/frappe-bench"))
-	args = parser.parse_args()
-	if not (shutil.which("chromium") or shutil.which("chromium-browser")):
-		skip("chromium is not installed (apt-get install chromium)")
-	try:
-		import websocket  # noqa: F401
-	except ImportError:
-		skip("the websocket-client package is not installed")
-	if not server_up(args.base_url):
-		skip(f"no web server at {args.base_url} (start it with tests/browser/serve_loopback.py)")
+	args = browser_check_options(__doc__, "POS till", "site_clv", 8012)
 	ARTIFACTS.mkdir(exist_ok=True)
 	till = make_till(Path(args.bench).expanduser(), args.site)
 	print(f"till: {till}")

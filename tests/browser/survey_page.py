@@ -10,25 +10,18 @@ Screenshots (390 x 844, a phone) go to tests/browser/artifacts/. Exit code 1 whe
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from cdp import Chromium, execute_on_site, server_up
+from cdp import Chromium, browser_check_options, execute_on_site
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
 WIDTH, HEIGHT = 390, 844
-
-
-def skip(reason: str) -> None:
-	print(f"survey page browser check: SKIPPED, {reason}")
-	sys.exit(0)
 
 
 def survey_links(bench: Path, site: str) -> list[str]:
@@ -175,19 +168,7 @@ def reset_rate_limit(bench: Path, site: str) -> None:
 
 
 def main():
-	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-	parser.add_argument("--site", default=os.environ.get("LOYALTY_CRM_SITE", "site_surveys"))
-	parser.add_argument("--base-url", default="http://127.0.0.1:8011")
-	parser.add_argument("--bench", default=os.environ.get("LOYALTY_CRM_BENCH", "~/frappe-bench"))
-	args = parser.parse_args()
-	if not (shutil.which("chromium") or shutil.which("chromium-browser")):
-		skip("chromium is not installed (apt-get install chromium)")
-	try:
-		import websocket  # noqa: F401
-	except ImportError:
-		skip("the websocket-client package is not installed")
-	if not server_up(args.base_url):
-		skip(f"no web server at {args.base_url} (start it with tests/browser/serve_loopback.py)")
+	args = browser_check_options(__doc__, "survey page", "site_surveys", 8011)
 	ARTIFACTS.mkdir(exist_ok=True)
 	bench = Path(args.bench).expanduser()
 	links = survey_links(bench, args.site)
