@@ -8,6 +8,9 @@ after a refused action shows that no row was added, removed or changed in those 
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import frappe
 
 
@@ -43,3 +46,11 @@ def assert_refused(case, action, error: type, message: str, tables: tuple[str, .
 	case.assertIs(type(caught.exception), error, f"{type(caught.exception).__name__}: {caught.exception}")
 	case.assertEqual(strip_html(str(caught.exception)), message)
 	case.assertEqual(fingerprint(*tables), before, "nothing may be written")
+
+
+def write_import_file(data: bytes | str) -> str:
+	"""A temporary file holding what a retailer would import (text as UTF-8, or raw bytes)."""
+	handle, path = tempfile.mkstemp(suffix=".csv")
+	with os.fdopen(handle, "wb") as out:
+		out.write(data.encode() if isinstance(data, str) else data)
+	return path

@@ -8,7 +8,6 @@ Customer balance cache are fingerprinted before and after.
 """
 
 import os
-import tempfile
 from decimal import Decimal
 from unittest import mock
 
@@ -22,17 +21,10 @@ from loyalty_crm.loyalty_crm.doctype.loyalty_points_adjustment.loyalty_points_ad
 from loyalty_crm.services.import_checks import BadImportFile
 from loyalty_crm.services.points_import import import_points
 from loyalty_crm.testing import COMPANY, balance, make_customer, set_settings
-from loyalty_crm.testing_tables import fingerprint
+from loyalty_crm.testing_tables import fingerprint, write_import_file
 
 TABLES = ("Loyalty Ledger Entry", "Loyalty Points Adjustment", "Customer")
 HEADER = "customer,company,points,expiry_date,posting_date,reason\n"
-
-
-def write(data: bytes | str) -> str:
-	handle, path = tempfile.mkstemp(suffix=".csv")
-	with os.fdopen(handle, "wb") as out:
-		out.write(data.encode() if isinstance(data, str) else data)
-	return path
 
 
 class TestPointsImportBadInput(FrappeTestCase):
@@ -52,7 +44,7 @@ class TestPointsImportBadInput(FrappeTestCase):
 		frappe.db.rollback()
 
 	def run_import(self, data, **kwargs):
-		path = write(data)
+		path = write_import_file(data)
 		self.addCleanup(os.remove, path)
 		return import_points(path, **kwargs)
 

@@ -8,7 +8,6 @@ rewards) are fingerprinted before and after every refused file.
 """
 
 import os
-import tempfile
 from unittest import mock
 
 import frappe
@@ -19,20 +18,13 @@ from loyalty_crm.loyalty_crm.doctype.satisfaction_survey.satisfaction_survey imp
 from loyalty_crm.services.import_checks import BadImportFile
 from loyalty_crm.services.survey_import import import_surveys
 from loyalty_crm.testing import make_customer, sales_invoice, sales_return, set_settings, survey_template
-from loyalty_crm.testing_tables import fingerprint
+from loyalty_crm.testing_tables import fingerprint, write_import_file
 
 test_ignore = ["POS Profile"]
 
 TABLES = ("Satisfaction Survey", "Survey Invitation", "Loyalty Ledger Entry")
 HEADER = "customer,submitted_on,nps,csat,ces,comment,complaint,complaint_category,invoice,invoice_type\n"
 NOT_FOUND = "does not exist; use the customer's ID (its name in the Customer list)"
-
-
-def write(data: bytes | str) -> str:
-	handle, path = tempfile.mkstemp(suffix=".csv")
-	with os.fdopen(handle, "wb") as out:
-		out.write(data.encode() if isinstance(data, str) else data)
-	return path
 
 
 class TestSurveyImportBadInput(FrappeTestCase):
@@ -58,7 +50,7 @@ class TestSurveyImportBadInput(FrappeTestCase):
 		frappe.db.rollback()
 
 	def run_import(self, data, **kwargs):
-		path = write(data)
+		path = write_import_file(data)
 		self.addCleanup(os.remove, path)
 		return import_surveys(path, **kwargs)
 
