@@ -27,7 +27,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, polygamma
 
 from loyalty_crm.engine.errors import EngineError, _
-from loyalty_crm.engine.transactions import daily_purchases, normalize_transactions
+from loyalty_crm.engine.transactions import EncodedTransactions, customer_days, encode_transactions
 
 SUMMARY_COLUMNS = ("frequency", "recency", "T")
 DAYS_PER_MONTH = 30.0  # lifetimes' customer_lifetime_value(freq="D") uses 30-day months too
@@ -35,6 +35,7 @@ LOG_PARAM_BOUND = 20.0
 NEWTON_STEP_TOL = 1e-6  # log-parameter change at which Newton stops (error then ~1e-12)
 SUBSAMPLE_CUSTOMERS = 20_000  # customers in the subsample whose fit starts Newton on large data
 SUBSAMPLE_SEED = 0  # fixed, so the same data always give the same start and the same digits
+GROUPED_PREDICTION_SIZE = 10_000  # above this many values, predictions run once per distinct row
 
 
 # ---------------------------------------------------------------------------------------------
@@ -54,46 +55,57 @@ def customer_summary(
 	Transactions after ``observation_end`` (default: last transaction date) are ignored: that is
 	how a calibration period is cut. ``time_unit_days=7`` expresses recency and T in weeks (the
 	paper's unit) while keeping the daily grain of the events. Customers whose net purchases
-	are never positive cannot be modelled and are left out.
+	are never positive cannot be modelled and are left out. Rows come out sorted by customer.
+
+	Works on integer codes and day numbers (``encode_transactions``, ``customer_days``): one
+	stable sort of (customer, day) keys and sequential reductions, so ten million rows take
+	seconds, where grouping strings and Timestamps with pandas took about twenty.
 	"""
 	if time_unit_days <= 0:
 		raise EngineError(_("The time unit must be a positive number of days, got {0}"), time_unit_days)
-	frame = normalize_transactions(transactions)
-	end = _observation_end(frame, observation_end)
-	frame = frame[frame["date"] <= end]
-	days = daily_purchases(frame)
-	if days.empty:
+	encoded = encode_transactions(transactions)
+	end = _observation_end(encoded, observation_end)
+	end_day = int(end.to_datetime64().astype("datetime64[D]").astype(np.int64))
+	days = customer_days(encoded.until(end_day))
+	bought = days.purchase
+	customer, day, amount = days.customer[bought], days.day[bought], days.net[bought]
+	if len(customer) == 0:
 		raise EngineError(_("There are no purchases (positive net amounts) on or before {0}"), end.date())
-	by_customer = days.groupby("customer", sort=True)
-	first = by_customer["date"].min()
-	last = by_customer["date"].max()
-	count = by_customer.size()
-	total = by_customer["amount"].sum()
-	first_amount = by_customer["amount"].first()  # days are sorted by date within customer
-	frequency = count - 1
-	repeat_total = total - first_amount
-	monetary = (repeat_total / frequency.where(frequency > 0)).fillna(0.0)
-	historical = frame.groupby("customer", sort=True)["amount"].sum().reindex(first.index)
+	# days are sorted by customer, then day: each customer is one run
+	heads = np.flatnonzero(np.concatenate(([True], customer[1:] != customer[:-1])))
+	tails = np.append(heads[1:], len(customer)) - 1
+	who = customer[heads]
+	frequency = (tails - heads).astype(np.int64)  # purchase days after the first
+	first, last = day[heads], day[tails]
+	repeat_total = np.add.reduceat(amount, heads) - amount[heads]
+	with np.errstate(invalid="ignore", divide="ignore"):
+		monetary = np.where(frequency > 0, repeat_total / np.maximum(frequency, 1), 0.0)
+	historical = np.bincount(days.customer, weights=days.net, minlength=len(encoded.names))[who]
 	summary = pd.DataFrame(
 		{
-			"frequency": frequency.astype("int64"),
-			"recency": (last - first).dt.days / time_unit_days,
-			"T": (end - first).dt.days / time_unit_days,
+			"frequency": frequency,
+			"recency": (last - first) / time_unit_days,
+			"T": (end_day - first) / time_unit_days,
 			"monetary_value": monetary.astype("float64"),
-			"first_purchase": first,
-			"last_purchase": last,
+			"first_purchase": _timestamps(first),
+			"last_purchase": _timestamps(last),
 			"historical_value": historical.astype("float64"),
-		}
+		},
+		index=pd.Index(encoded.names[who], name="customer"),
 	)
-	summary.index.name = "customer"
 	return summary
 
 
-def _observation_end(frame: pd.DataFrame, observation_end: object) -> pd.Timestamp:
+def _timestamps(day_numbers: np.ndarray) -> np.ndarray:
+	"""Day numbers back to datetime64[ns] dates, the dtype the pandas summary always had."""
+	return day_numbers.astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def _observation_end(encoded: EncodedTransactions, observation_end: object) -> pd.Timestamp:
 	if observation_end is None:
-		if frame.empty:
+		if len(encoded.day) == 0:
 			raise EngineError(_("There are no transactions to summarise"))
-		return pd.Timestamp(frame["date"].max())
+		return pd.Timestamp(np.datetime64(int(encoded.day.max()), "D"))
 	end = pd.to_datetime(observation_end, errors="coerce")
 	if pd.isna(end):
 		raise EngineError(_("The observation end {0} is not a date (use YYYY-MM-DD)"), observation_end)
@@ -123,7 +135,16 @@ def _summary_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _group_codes(*columns: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-	"""Distinct rows as codes into each column's distinct values, and how many customers share each.
+	"""Distinct rows as codes into each column's distinct values, and how many customers share each."""
+	codes, uniques, counts, _row = _group_codes_and_rows(*columns)
+	return codes, uniques, counts
+
+
+def _group_codes_and_rows(
+	*columns: np.ndarray,
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray]:
+	"""Distinct rows as codes into each column's distinct values, how many customers share each,
+	and each customer's row.
 
 	Hashing each column (``pd.factorize``) and then one integer key per customer finds the
 	distinct rows in a few passes with no sort, several times faster than a pandas groupby or
@@ -143,13 +164,18 @@ def _group_codes(*columns: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarra
 	member = np.empty(len(distinct), dtype=np.intp)
 	member[row] = np.arange(len(row))  # any customer of a row stands for it: its columns are the row's
 	counts = np.bincount(row, minlength=len(distinct)).astype(float)
-	return [codes[member] for codes, _uniques in factorized], [u for _codes, u in factorized], counts
+	return [codes[member] for codes, _uniques in factorized], [u for _codes, u in factorized], counts, row
 
 
-def _group_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-	"""Distinct rows and how many customers share each: the likelihood is evaluated once per row."""
-	codes, uniques, counts = _group_codes(*columns)
-	return np.column_stack([u[c].astype(float) for c, u in zip(codes, uniques, strict=True)]), counts
+def _distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+	"""Each element's row among the distinct tuples, and the distinct tuples' columns.
+
+	Predictions depend on a customer only through a few columns with few distinct combinations
+	(a million customers have about 70,000 distinct (frequency, T) pairs), so the costly special
+	functions run once per combination and are gathered back.
+	"""
+	codes, uniques, _counts, row = _group_codes_and_rows(*columns)
+	return row, [u[c] for c, u in zip(codes, uniques, strict=True)]
 
 
 def _single_blas_thread():
@@ -279,9 +305,12 @@ class BetaGeoModel:
 		r, alpha, a, b = self._params()
 		x, t_x, age = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
 		t = np.asarray(t, dtype=float)
-		log_ratio = (r + x) * (np.log(alpha + age) - np.log(alpha + age + t))
-		hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + age + t))
-		future = (a + b + x - 1) / (a - 1) * (1 - np.exp(log_ratio) * hyp)
+		x_all, age_all, t_all = np.broadcast_arrays(x, age, t)
+		if x_all.size > GROUPED_PREDICTION_SIZE:  # hyp2f1 once per distinct (x, T, t)
+			row, (xu, age_u, t_u) = _distinct_rows(x_all.ravel(), age_all.ravel(), t_all.ravel())
+			future = _future_purchases(t_u, xu, age_u, r, alpha, a, b)[row].reshape(x_all.shape)
+		else:
+			future = _future_purchases(t, x, age, r, alpha, a, b)
 		return future * expit(-_log_odds_dead(x, t_x, age, r, alpha, a, b))
 
 	def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
@@ -290,6 +319,15 @@ class BetaGeoModel:
 		t = np.asarray(t, dtype=float)
 		hyp = hyp2f1(r, b, a + b - 1, t / (alpha + t))
 		return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
+
+
+def _future_purchases(t, x, T, r, alpha, a, b) -> np.ndarray:
+	"""Expected purchases in the next ``t`` of a customer known to be alive (FHL 2005 eq. 10 without
+	P(alive)): it depends on frequency and age only, not on recency, which is what lets
+	predictions and CLV compute it once per distinct (frequency, T)."""
+	log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
+	hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+	return (a + b + x - 1) / (a - 1) * (1 - np.exp(log_ratio) * hyp)
 
 
 def _log_odds_dead(x, t_x, T, r, alpha, a, b) -> np.ndarray:
@@ -315,9 +353,7 @@ class _BGNBDRows:
 
 	def thinned(self, share: float, rng: np.random.Generator) -> _BGNBDRows:
 		"""A random subsample keeping each customer with probability ``share``, grouped like the full data."""
-		kept = (rng.random(len(self.weights)) < share).astype(float)  # most rows are one customer
-		many = self.weights > 1
-		kept[many] = rng.binomial(self.weights[many].astype(np.int64), share)
+		kept = _thinned_weights(self.weights, share, rng)
 		rows = kept > 0
 		return _BGNBDRows([c[rows] for c in self.codes], self.values, kept[rows])
 
@@ -526,21 +562,18 @@ class GammaGammaModel:
 		x, m = x[repeat], m[repeat]
 		if (m <= 0).any():
 			raise EngineError(_("Monetary value must be positive for customers with repeat purchases"))
-		rows, weights = _group_rows(x, m)
-		gx, gm = rows.T
+		codes, values, weights = _group_codes(x, m)
 		scale = 10.0 / float(np.max(m))  # fit spend on a ~0..10 axis; v scales with it, p and q do not
-		total = weights.sum()
-
-		def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
-			ll, grad = _gamma_gamma_loglik(np.exp(log_params), gx, gm * scale, weights)
-			value = -ll / total + self.penalizer_coef * np.sum(np.exp(2 * log_params))
-			gradient = -grad * np.exp(log_params) / total + 2 * self.penalizer_coef * np.exp(2 * log_params)
-			return float(value), gradient
-
-		p, q, v = np.exp(_minimise(objective, np.zeros(3)))
+		x_codes, x_values = codes[0], np.asarray(values[0], dtype=float)
+		spend = np.asarray(values[1], dtype=float)[codes[1]]
+		data = _GammaGammaData(x_codes, x_values, spend * scale, weights)
+		log_params = _fit_gamma_gamma(data, self.penalizer_coef, np.random.default_rng(SUBSAMPLE_SEED))
+		p, q, v = np.exp(log_params)
 		v /= scale
 		self.params_ = {"p": float(p), "q": float(q), "v": float(v)}
-		self.log_likelihood_ = float(_gamma_gamma_loglik(np.array([p, q, v]), gx, gm, weights)[0])
+		unscaled = _GammaGammaData(x_codes, x_values, spend, weights)
+		self.log_likelihood_ = float(_gamma_gamma_loglik(np.array([p, q, v]), unscaled)[0])
+		total = data.total
 		self.n_customers_ = int(total)
 		return self
 
@@ -572,25 +605,132 @@ def _monetary_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 	return x, m
 
 
-def _gamma_gamma_loglik(params: np.ndarray, x, m, weights) -> tuple[float, np.ndarray]:
-	"""Weighted log-density of each customer's mean spend (FHL 2005 "RFM and CLV", eq. 1) and gradient."""
+class _GammaGammaData:
+	"""Repeat buyers' distinct (x, m) rows arranged for the likelihood: terms of x alone per distinct x.
+
+	In FHL's eq. 1 only log(x m + v) mixes a row's spend with a parameter; the gamma functions
+	depend on x alone (a few hundred distinct values) and the log m terms on no parameter. So an
+	evaluation is one log and one reciprocal per row and a few weighted sums, where the per-row
+	form ran four gamma-family functions per row and per evaluation.
+	"""
+
+	def __init__(
+		self, x_codes: np.ndarray, x_values: np.ndarray, spend: np.ndarray, weights: np.ndarray
+	) -> None:
+		self.x_codes, self.x_values, self.spend, self.row_weights = x_codes, x_values, spend, weights
+		self.weights_by_x = np.bincount(x_codes, weights=weights, minlength=len(x_values))
+		self.total = float(weights.sum())
+		x = x_values[x_codes]
+		self.w = weights
+		self.wx = weights * x
+		self.xm = x * spend
+		log_m = np.log(spend)
+		used = self.weights_by_x > 0
+		# coefficient of p (sum of w x log m plus sum of w x log x) and the parameter-free part
+		self.p_coefficient = _dot(self.wx, log_m) + _dot(
+			self.weights_by_x[used], x_values[used] * np.log(x_values[used])
+		)
+		self.constant = -_dot(weights, log_m)
+
+	def thinned(self, share: float, rng: np.random.Generator) -> _GammaGammaData:
+		"""A random subsample keeping each customer with probability ``share`` (see _BGNBDRows.thinned)."""
+		kept = _thinned_weights(self.row_weights, share, rng)
+		rows = kept > 0
+		return _GammaGammaData(self.x_codes[rows], self.x_values, self.spend[rows], kept[rows])
+
+
+def _thinned_weights(weights: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+	"""How many of each row's customers a subsample keeping each customer with probability ``share`` has."""
+	kept = (rng.random(len(weights)) < share).astype(float)  # most rows are one customer
+	many = weights > 1
+	kept[many] = rng.binomial(weights[many].astype(np.int64), share)
+	return kept
+
+
+def _gamma_gamma_loglik(
+	params: np.ndarray, data: _GammaGammaData, hessian: bool = False
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+	"""Weighted log-density of each customer's mean spend (FHL 2005 "RFM and CLV", eq. 1), gradient, Hessian.
+
+	Per row: log Γ(px+q) - log Γ(px) - log Γ(q) + q log v + (px-1) log m + px log x
+	- (px+q) log(xm+v), differentiated in (p, q, v).
+	"""
 	p, q, v = params
-	px = p * x
-	log_xm_v = np.log(x * m + v)
-	ll = (
-		gammaln(px + q)
-		- gammaln(px)
-		- gammaln(q)
-		+ q * np.log(v)
-		+ (px - 1) * np.log(m)
-		+ px * np.log(x)
-		- (px + q) * log_xm_v
-	)
+	xu, W = data.x_values, data.weights_by_x
+	n = data.total
+	px = p * xu
+	shifted = data.xm + v
+	log_shifted = np.log(shifted)
+	inv_shifted = 1 / shifted
+	wx_log, w_log = _dot(data.wx, log_shifted), _dot(data.w, log_shifted)
+	wx_inv, w_inv = _dot(data.wx, inv_shifted), _dot(data.w, inv_shifted)
 	psi = digamma(px + q)
-	d_p = x * (psi - digamma(px) + np.log(m) + np.log(x) - log_xm_v)
-	d_q = psi - digamma(q) + np.log(v) - log_xm_v
-	d_v = q / v - (px + q) / (x * m + v)
-	return float(_dot(weights, ll)), np.array([_dot(weights, d_p), _dot(weights, d_q), _dot(weights, d_v)])
+	ll = (
+		_dot(W, gammaln(px + q) - gammaln(px))
+		- n * gammaln(q)
+		+ n * q * np.log(v)
+		+ p * data.p_coefficient
+		+ data.constant
+		- p * wx_log
+		- q * w_log
+	)
+	d_p = _dot(W, xu * (psi - digamma(px))) + data.p_coefficient - wx_log
+	d_q = _dot(W, psi) - n * digamma(q) + n * np.log(v) - w_log
+	d_v = n * q / v - p * wx_inv - q * w_inv
+	gradient = np.array([d_p, d_q, d_v])
+	if not hessian:
+		return float(ll), gradient, None
+	tri = polygamma(1, px + q)
+	inv_squared = inv_shifted * inv_shifted
+	h_pp = _dot(W, xu * xu * (tri - polygamma(1, px)))
+	h_pq = _dot(W, xu * tri)
+	h_pv = -wx_inv
+	h_qq = _dot(W, tri) - n * float(polygamma(1, q))
+	h_qv = n / v - w_inv
+	h_vv = -n * q / v**2 + p * _dot(data.wx, inv_squared) + q * _dot(data.w, inv_squared)
+	hess = np.array([[h_pp, h_pq, h_pv], [h_pq, h_qq, h_qv], [h_pv, h_qv, h_vv]])
+	return float(ll), gradient, hess
+
+
+def _fit_gamma_gamma(data: _GammaGammaData, penalizer: float, rng: np.random.Generator) -> np.ndarray:
+	"""Log-parameters maximising the (penalised) likelihood, found as for BG/NBD (see _fit_bgnbd).
+
+	A loose L-BFGS-B run (on a subsample of about SUBSAMPLE_CUSTOMERS customers when the data
+	are large) only chooses the start; Newton's steps with the exact Hessian on all rows give the
+	optimum, and the bounded quasi-Newton run takes over if Newton cannot finish cleanly.
+	"""
+	total = data.total
+
+	def evaluate(log_params: np.ndarray, hessian: bool) -> tuple[float, np.ndarray, np.ndarray | None]:
+		params = np.exp(log_params)
+		ll, grad, hess = _gamma_gamma_loglik(params, data, hessian)
+		value = -ll / total + penalizer * np.sum(params**2)
+		gradient = -grad * params / total + 2 * penalizer * params**2
+		if hess is not None:
+			hess = -(hess * np.outer(params, params) + np.diag(grad * params)) / total
+			hess += np.diag(4 * penalizer * params**2)
+		return float(value), gradient, hess
+
+	def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+		value, gradient, _hess = evaluate(log_params, False)
+		return value, gradient
+
+	with _single_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+		start = None
+		if total > 4 * SUBSAMPLE_CUSTOMERS:
+			sample = data.thinned(SUBSAMPLE_CUSTOMERS / total, rng)
+			if sample.total >= 2:
+				start = _fit_gamma_gamma(sample, penalizer, rng)
+		if start is None:  # only a start for Newton, so a loose tolerance will do
+			bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * 3
+			options = {"maxiter": 2000, "ftol": 1e-10, "gtol": 1e-6}
+			start = minimize(
+				objective, np.zeros(3), jac=True, method="L-BFGS-B", bounds=bounds, options=options
+			).x
+		optimum = _newton(evaluate, start)
+	if optimum is None:  # far from the model: keep the bounded quasi-Newton answer
+		optimum = _minimise(objective, start)
+	return optimum
 
 
 # ---------------------------------------------------------------------------------------------
@@ -624,11 +764,16 @@ def customer_lifetime_value(
 		)
 	x, t_x, T = _summary_arrays(summary)
 	spend = gg.conditional_expected_average_profit(x, summary["monetary_value"].to_numpy(dtype=float))
+	r, alpha, a, b = bgnbd._params()
 	month = days_per_month / time_unit_days
-	value = np.zeros(len(x))
-	previous = np.zeros(len(x))
-	for k in range(1, int(horizon_months) + 1):  # a loop over months, each step vectorised over customers
-		cumulative = bgnbd.conditional_expected_number_of_purchases_up_to_time(k * month, x, t_x, T)
-		value += spend * (cumulative - previous) / (1 + monthly_discount_rate) ** k
+	# E[purchases up to t] = P(alive) * F(t; x, T): the discounted monthly increments of F are
+	# summed once per distinct (frequency, T), then scaled by each customer's P(alive) and spend
+	row, (xu, Tu) = _distinct_rows(x, T)
+	discounted = np.zeros(len(xu))
+	previous = np.zeros(len(xu))
+	for k in range(1, int(horizon_months) + 1):  # a loop over months, each vectorised over rows
+		cumulative = _future_purchases(k * month, xu, Tu, r, alpha, a, b)
+		discounted += (cumulative - previous) / (1 + monthly_discount_rate) ** k
 		previous = cumulative
-	return pd.Series(value, index=summary.index, name="clv")
+	alive = expit(-_log_odds_dead(x, t_x, T, r, alpha, a, b))
+	return pd.Series(spend * alive * discounted[row], index=summary.index, name="clv")

@@ -9,11 +9,15 @@ validated shape, whatever the source.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from loyalty_crm.engine.errors import EngineError, _
 
 REQUIRED_COLUMNS = ("customer", "date", "amount")
+NET_ZERO_TOLERANCE = 1e-12  # a day's net within this share of its gross is zero: float noise, not money
 
 
 def normalize_transactions(frame: pd.DataFrame) -> pd.DataFrame:
@@ -51,12 +55,200 @@ def daily_purchases(transactions: pd.DataFrame) -> pd.DataFrame:
 	A day whose net is negative, or zero because a return cancelled it, is not a purchase:
 	counting it would make a return look like loyalty. A day with only free sales (net zero,
 	nothing returned) still is one: the customer came and bought.
+
+	A net within NET_ZERO_TOLERANCE of the day's gross counts as zero (see ``customer_days``).
+	Rows come out sorted by customer, then date; the dates keep the input's datetime unit.
 	"""
-	daily = transactions.groupby(["customer", "date"], as_index=False, sort=True).agg(
-		amount=("amount", "sum"), smallest=("amount", "min")
-	)
-	bought = (daily["amount"] > 0) | ((daily["amount"] == 0) & (daily["smallest"] >= 0))
-	return daily.loc[bought, ["customer", "date", "amount"]].reset_index(drop=True)
+	customers, names = _sorted_codes(transactions["customer"])
+	day, unreadable = _day_numbers(transactions["date"])
+	amount = np.asarray(transactions["amount"].to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+	kept = (customers >= 0) & ~unreadable  # as groupby, which leaves out missing keys
+	if not kept.all():
+		customers, day, amount = customers[kept], day[kept], amount[kept]
+	days = customer_days(EncodedTransactions(customers, day, amount, names))
+	bought = days.purchase
+	unit = transactions["date"].dtype
+	unit = unit if isinstance(unit, np.dtype) and unit.kind == "M" else np.dtype("datetime64[ns]")
+	dates = days.day[bought].astype("datetime64[D]").astype(unit)
+	return pd.DataFrame({"customer": names[days.customer[bought]], "date": dates, "amount": days.net[bought]})
+
+
+def _sorted_codes(customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+	"""Codes into the sorted distinct values, kept as they are (integer codes stay integers); -1 if missing.
+
+	``daily_purchases`` is also called on frames whose customers are already integer codes
+	(rfm, lifecycle), and returns them in the caller's own values, as the groupby it replaces did.
+	"""
+	if isinstance(customers.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(customers.dtype):
+		codes, uniques = pd.factorize(customers, sort=True)
+		return codes.astype(np.int64), np.asarray(uniques)
+	na_value = None if getattr(customers.dtype, "na_value", None) is pd.NA else np.nan
+	codes, uniques = _factorize_runs(customers.to_numpy(dtype=object, na_value=na_value))
+	order = np.argsort(uniques, kind="stable")
+	rank = np.empty(len(order) + 1, dtype=np.int64)
+	rank[order] = np.arange(len(order))
+	rank[-1] = -1  # code -1 (missing) stays -1
+	return rank[codes], uniques[order]
+
+
+@dataclass
+class EncodedTransactions:
+	"""Transactions as plain arrays: what the large-data paths (the CLV summary) work on.
+
+	Ten million rows of customer names and Timestamps are slow to group: hashing a Python string
+	costs a cache miss per row, a Timestamp comparison more. Here each customer is an integer
+	code into ``names`` (sorted, so code order is name order and results come out sorted by
+	customer as a groupby would give them) and each date a day number (days since 1970-01-01),
+	so grouping is integer arithmetic and one sort.
+	"""
+
+	customer: np.ndarray  # int64 codes into names
+	day: np.ndarray  # int64 days since 1970-01-01
+	amount: np.ndarray  # float64, negative for returns
+	names: np.ndarray  # object array of the distinct customer names, sorted
+
+	def until(self, last_day: int) -> EncodedTransactions:
+		"""Only the rows on or before ``last_day`` (a day number): how a calibration period is cut."""
+		if len(self.day) and int(self.day.max()) <= last_day:
+			return self
+		kept = self.day <= last_day
+		return EncodedTransactions(self.customer[kept], self.day[kept], self.amount[kept], self.names)
+
+
+@dataclass
+class CustomerDays:
+	"""Each customer's days, netted, sorted by customer code then day; ``purchase`` marks the trips.
+
+	``net`` is the day's sum of amounts (returns included); ``purchase`` applies the rule of
+	:func:`daily_purchases`.
+	"""
+
+	customer: np.ndarray
+	day: np.ndarray
+	net: np.ndarray
+	purchase: np.ndarray
+
+
+def encode_transactions(frame: pd.DataFrame) -> EncodedTransactions:
+	"""Validate like :func:`normalize_transactions` (same checks, same messages) and encode as arrays.
+
+	Customer names are stripped and compared after stripping, dates truncated to the day (a
+	time-zone-aware date keeps its local day), amounts made floats. A categorical customer
+	column is used as it is (its codes are the factorisation); otherwise rows already grouped by
+	customer, as the site's SQL returns them, are factorised one run of equal names at a time.
+	"""
+	missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
+	if missing:
+		raise EngineError(_("Transactions are missing the column(s): {0}"), ", ".join(missing))
+	customer, names = _customer_codes(frame["customer"])
+	blank = customer < 0
+	if blank.any():
+		raise EngineError(
+			_("Transactions have no customer on row(s): {0}"),
+			_row_numbers(pd.Series(blank, index=frame.index)),
+		)
+	day, unreadable = _day_numbers(frame["date"])
+	if unreadable.any():
+		raise EngineError(
+			_("Transactions have unreadable dates on row(s): {0}"),
+			_row_numbers(pd.Series(unreadable, index=frame.index)),
+		)
+	amounts = frame["amount"]
+	if amounts.dtype != np.float64:
+		amounts = pd.to_numeric(amounts, errors="coerce")
+	amount = np.asarray(amounts.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+	not_numbers = np.isnan(amount)
+	if not_numbers.any():
+		raise EngineError(
+			_("Transactions have non-numeric amounts on row(s): {0}"),
+			_row_numbers(pd.Series(not_numbers, index=frame.index)),
+		)
+	return EncodedTransactions(customer, day, amount, names)
+
+
+def customer_days(encoded: EncodedTransactions) -> CustomerDays:
+	"""Net every customer-day with one stable sort and sequential reductions (no hashing of pairs).
+
+	The (customer, day) pair is one integer, so rows already in customer order (the site's SQL
+	order) need no sort at all, and rows in two sorted blocks (Sales then POS Invoices) merge in
+	one linear pass of the stable sort. A net within NET_ZERO_TOLERANCE of the day's gross is
+	taken as exactly zero: 20.2 + 10.1 - 30.3 is 3.6e-15 in floating point, and a return that
+	cancels its purchase must not become a trip by rounding.
+	"""
+	n = len(encoded.customer)
+	if n == 0:
+		empty = np.empty(0, dtype=np.int64)
+		return CustomerDays(empty, empty, np.empty(0, dtype=np.float64), np.empty(0, dtype=bool))
+	first_day = int(encoded.day.min())
+	span = int(encoded.day.max()) - first_day + 1
+	key = encoded.customer * span + (encoded.day - first_day)
+	amount = encoded.amount
+	if not (key[1:] >= key[:-1]).all():
+		order = np.argsort(key, kind="stable")  # timsort: linear on sorted runs
+		key = key[order]
+		amount = amount[order]
+	starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+	net = np.add.reduceat(amount, starts)
+	gross = np.add.reduceat(np.abs(amount), starts)
+	smallest = np.minimum.reduceat(amount, starts)
+	zero = np.abs(net) <= NET_ZERO_TOLERANCE * gross
+	net[zero] = 0.0
+	purchase = (net > 0) | (zero & (smallest >= 0))
+	keys = key[starts]
+	return CustomerDays(keys // span, keys % span + first_day, net, purchase)
+
+
+def _customer_codes(customers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+	"""Codes into the sorted, stripped distinct names; -1 where the customer is missing or blank."""
+	if isinstance(customers.dtype, pd.CategoricalDtype):
+		codes = customers.cat.codes.to_numpy().astype(np.int64)
+		uniques = np.asarray(customers.cat.categories, dtype=object)
+	else:
+		na_value = None if getattr(customers.dtype, "na_value", None) is pd.NA else np.nan
+		codes, uniques = _factorize_runs(customers.to_numpy(dtype=object, na_value=na_value))
+	# names equal after stripping are one customer; stripping the distinct names is cheap
+	cleaned = pd.Index(uniques, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+	merged, names = pd.factorize(cleaned)
+	names = np.asarray(names, dtype=object)
+	order = np.argsort(names, kind="stable")  # timsort: names of sorted input are already in order
+	rank = np.empty(len(order), dtype=np.int64)
+	rank[order] = np.arange(len(order))
+	rank[names == ""] = -1  # blank after stripping: as missing (the caller refuses both)
+	mapping = np.append(rank[merged], -1)  # code -1 (missing) maps to the appended -1
+	return mapping[codes], names[order]
+
+
+def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+	"""pd.factorize, but one hash lookup per run of equal neighbours when rows come grouped.
+
+	Hashing ten million Python strings in random order costs about a cache miss per row;
+	the site's rows come sorted by customer, so comparing neighbours finds the runs cheaply
+	and only one row per run is hashed.
+	"""
+	n = len(values)
+	if n == 0:
+		return np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+	change = np.empty(n, dtype=bool)
+	change[0] = True
+	np.not_equal(values[1:], values[:-1], out=change[1:])
+	heads = np.flatnonzero(change)
+	if 2 * len(heads) > n:  # not grouped: runs would not save anything
+		codes, uniques = pd.factorize(values)
+		return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+	head_codes, uniques = pd.factorize(values[heads])
+	lengths = np.diff(np.append(heads, n))
+	return np.repeat(head_codes.astype(np.int64), lengths), np.asarray(uniques, dtype=object)
+
+
+def _day_numbers(dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+	"""Days since 1970-01-01 (floored, so a time of day keeps its date) and where a date is unreadable."""
+	if not (pd.api.types.is_datetime64_any_dtype(dates.dtype)):
+		dates = pd.to_datetime(dates, errors="coerce")
+	if getattr(dates.dt, "tz", None) is not None:
+		dates = dates.dt.tz_localize(None)  # the local wall-clock day, as normalize_transactions keeps it
+	days = dates.to_numpy().astype("datetime64[D]")
+	unreadable = np.isnat(days)
+	return days.view(np.int64), unreadable
 
 
 def _clean_customers(customers: pd.Series) -> pd.Series:
