@@ -180,7 +180,7 @@ class TestReadReplica(FrappeTestCase):
 			self.assertEqual(source.name, PRIMARY)
 			self.assertIn("is down", source.reason)
 			self.assertIn(source.reason, logs.output[0])
-			self.assertLess(hung_for, replica.CONNECT_TIMEOUT + 3)
+			self.assertLess(hung_for, replica.CONNECT_TIMEOUT + 5)
 
 			self.server.shutdown()
 			try:
