@@ -126,7 +126,9 @@ def test_padded_names_are_one_customer_and_the_default_end_is_the_last_date() ->
 	frame = pd.DataFrame(
 		{
 			"customer": ["Ann", " Ann", "Ann ", "Bob"],
-			"date": pd.to_datetime(["2025-01-01 00:00", "2025-01-05 00:00", "2025-01-09 09:00", "2025-01-09 18:30"]),
+			"date": pd.to_datetime(
+				["2025-01-01 00:00", "2025-01-05 00:00", "2025-01-09 09:00", "2025-01-09 18:30"]
+			),
 			"amount": [10.0, 20.0, 30.0, 5.0],
 		}
 	)
