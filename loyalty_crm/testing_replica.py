@@ -86,6 +86,7 @@ class ReplicaServer:
 	port: int
 	root: Path
 	primary: dict = field(repr=False)
+	options: tuple[str, ...] = ()
 	process: subprocess.Popen | None = field(default=None, repr=False)
 
 	@property
@@ -109,7 +110,6 @@ class ReplicaServer:
 			f"--socket={self.socket}",
 			f"--pid-file={self.root / 'mysqld.pid'}",
 			f"--log-error={self.root / 'error.log'}",
-			"--skip-log-bin",
 			"--skip-name-resolve",
 			"--innodb-buffer-pool-size=128M",
 			"--innodb-log-file-size=64M",
@@ -120,6 +120,9 @@ class ReplicaServer:
 			"--character-set-client-handshake=FALSE",
 			"--max-allowed-packet=256M",
 		]
+		if not any(option.startswith("--log-bin") for option in self.options):
+			command.append("--skip-log-bin")
+		command += self.options
 		if os.geteuid() == 0:
 			command.insert(2, "--user=mysql")
 		with open(self.root / "console.log", "ab") as console:
@@ -244,6 +247,69 @@ def start_replica(
 	Defaults come from the connected site's config (``db_name``, ``db_password``, and where the
 	primary is: ``db_socket`` or ``db_host``/``db_port``). ``port`` None picks a free one.
 	"""
+	server = start_server(site_db_name, db_password, port)
+	try:
+		server.refresh_snapshot()
+		server.sql(_site_user_sql(server))
+	except BaseException:
+		server.stop()
+		raise
+	return server
+
+
+def start_replicating_pair(
+	site_db_name: str | None = None, db_password: str | None = None
+) -> tuple[ReplicaServer, ReplicaServer]:
+	"""Two new servers, the second replicating from the first: ``SHOW REPLICA STATUS`` for real.
+
+	The site's own primary has no binary log and is not reconfigured for a test, so this pair
+	stands beside it: the first server holds an empty database of the site's name and the
+	site's user (both reach the second through replication), the second is the "replica" the
+	site is pointed at. Only the replication-status side of the health check can be shown on
+	it; the snapshot from ``start_replica()`` shows the rest. A few seconds: no data is copied.
+	"""
+	source = start_server(site_db_name, db_password, options=("--server-id=1", "--log-bin=binlog"))
+	try:
+		replica = start_server(site_db_name, db_password, options=("--server-id=2",))
+	except BaseException:
+		source.stop()
+		raise
+	try:
+		source.sql(
+			"CREATE USER 'replication'@'%' IDENTIFIED BY 'replication';"
+			" GRANT REPLICATION SLAVE ON *.* TO 'replication'@'%';"
+		)
+		replica.sql(
+			f"CHANGE MASTER TO MASTER_HOST='{HOST}', MASTER_PORT={source.port},"
+			" MASTER_USER='replication', MASTER_PASSWORD='replication', MASTER_USE_GTID=no,"
+			" MASTER_CONNECT_RETRY=1, MASTER_LOG_FILE='binlog.000001', MASTER_LOG_POS=4; START SLAVE;"
+		)
+		name = source.db_name
+		source.sql(
+			f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+			f" {_site_user_sql(source)}"
+		)
+		deadline = time.monotonic() + 60
+		while not replica.loaded or not replica.sql(
+			f"select 1 from mysql.global_priv where User = '{name}' and Host = '{HOST}'"
+		):
+			if time.monotonic() > deadline:
+				raise RuntimeError(f"replication did not start: {replica.sql('SHOW SLAVE STATUS')}")
+			time.sleep(0.2)
+	except BaseException:
+		replica.stop()
+		source.stop()
+		raise
+	return source, replica
+
+
+def start_server(
+	site_db_name: str | None = None,
+	db_password: str | None = None,
+	port: int | None = None,
+	options: tuple[str, ...] = (),
+) -> ReplicaServer:
+	"""A new, empty MariaDB server (system tables only), started; the building block of the above."""
 	reason = replica_unavailable_reason()
 	if reason:
 		raise RuntimeError(reason)
@@ -259,7 +325,7 @@ def start_replica(
 	if os.geteuid() == 0:
 		mysql = pwd.getpwnam("mysql")
 		os.chown(root, mysql.pw_uid, mysql.pw_gid)
-	server = ReplicaServer(site_db_name, db_password, port, root, primary)
+	server = ReplicaServer(site_db_name, db_password, port, root, primary, options=tuple(options))
 	atexit.register(server.stop)
 	try:
 		install = [
@@ -273,21 +339,25 @@ def start_replica(
 			install.insert(2, "--user=mysql")
 		subprocess.run(install, capture_output=True, check=True, timeout=120)
 		server.start()
-		server.refresh_snapshot()
-		for host in ("localhost", HOST):
-			user = f"'{site_db_name}'@'{host}'"
-			server.sql(
-				f"CREATE USER IF NOT EXISTS {user} IDENTIFIED BY '{db_password}';"
-				f" GRANT ALL PRIVILEGES ON `{site_db_name}`.* TO {user};"
-				# As a DBA would grant a monitoring user: SHOW REPLICA STATUS answers (with no
-				# rows, this being a snapshot) instead of refusing.
-				f" GRANT REPLICA MONITOR ON *.* TO {user};"
-			)
-		server.sql("FLUSH PRIVILEGES;")
 	except BaseException:
 		server.stop()
 		raise
 	return server
+
+
+def _site_user_sql(server: ReplicaServer) -> str:
+	"""The site's database user, as on the primary, able to read replication status."""
+	statements = []
+	for host in ("localhost", HOST):
+		user = f"'{server.db_name}'@'{host}'"
+		statements += [
+			f"CREATE USER IF NOT EXISTS {user} IDENTIFIED BY '{server.db_password}'",
+			f"GRANT ALL PRIVILEGES ON `{server.db_name}`.* TO {user}",
+			# As a DBA would grant a monitoring user: SHOW REPLICA STATUS answers instead of
+			# refusing (with no rows on a snapshot).
+			f"GRANT REPLICA MONITOR ON *.* TO {user}",
+		]
+	return "; ".join(statements) + ";"
 
 
 def replica_settings(server: ReplicaServer, max_lag_seconds: float | None = None) -> dict:

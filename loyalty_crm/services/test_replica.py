@@ -22,7 +22,12 @@ from frappe.utils import get_datetime
 
 from loyalty_crm.services import replica
 from loyalty_crm.services.replica import PRIMARY, REPLICA, reading
-from loyalty_crm.testing_replica import replica_configured, replica_unavailable_reason, start_replica
+from loyalty_crm.testing_replica import (
+	replica_configured,
+	replica_unavailable_reason,
+	start_replica,
+	start_replicating_pair,
+)
 
 REPLICA_SETTINGS = (
 	"read_from_replica",
@@ -44,15 +49,19 @@ def port() -> int:
 	return int(frappe.db.sql("select @@port")[0][0])
 
 
+def skip_without_mariadbd() -> None:
+	reason = replica_unavailable_reason()
+	if reason:
+		if os.environ.get("CI"):
+			raise RuntimeError(f"CI must run the read replica tests: {reason}")
+		raise unittest.SkipTest(f"no second MariaDB server: {reason}")
+
+
 class TestReadReplica(FrappeTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		reason = replica_unavailable_reason()
-		if reason:
-			if os.environ.get("CI"):
-				raise RuntimeError(f"CI must run the read replica tests: {reason}")
-			raise unittest.SkipTest(f"no second MariaDB server: {reason}")
+		skip_without_mariadbd()
 		cls.server = start_replica()
 		cls.marker = f"replica-only-{frappe.generate_hash(length=8)}"
 		cls.server.sql(
@@ -265,6 +274,83 @@ class TestReadReplica(FrappeTestCase):
 				self.assertEqual((source.name, port()), (REPLICA, self.server.port))
 			self.assertIs(frappe.local.db, self.primary)
 			self.assertIs(frappe.local.primary_db, self.primary, "left as Frappe had left it")
+
+
+class TestReplicationStatus(FrappeTestCase):
+	"""A server that really replicates (from a third server, see start_replicating_pair)."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		skip_without_mariadbd()
+		cls.source, cls.replica = start_replicating_pair()
+		cls.logger = frappe.logger("loyalty_crm")
+		cls.primary_port = port()
+
+	@classmethod
+	def tearDownClass(cls):
+		for server in (getattr(cls, "replica", None), getattr(cls, "source", None)):
+			if server:
+				server.stop()
+		super().tearDownClass()
+
+	def test_a_running_replica_is_read_by_its_replication_status(self):
+		with replica_configured(self.replica, max_lag_seconds=0), self.assertNoLogs(self.logger, "WARNING"):
+			with reading("test read") as source:
+				self.assertEqual(port(), self.replica.port)
+		self.assertEqual(
+			(source.name, source.measured_by, source.lag_seconds), (REPLICA, "Seconds_Behind_Master", 0)
+		)
+
+	def test_a_replica_whose_replication_is_held_up_or_stopped_is_not_read(self):
+		import pymysql
+
+		name = self.source.db_name
+		self.source.sql(
+			"create table if not exists `lag_probe` (id int primary key); delete from `lag_probe`;"
+		)
+		self.wait_until_caught_up()
+		# A session on the replica holds the table, so the replicated insert waits behind it.
+		holder = pymysql.connect(
+			host="127.0.0.1",
+			port=self.replica.port,
+			user=name,
+			password=self.source.db_password,
+			database=name,
+		)
+		try:
+			with holder.cursor() as cursor:
+				cursor.execute("lock tables `lag_probe` write")
+			self.source.sql("insert into `lag_probe` values (1)")
+			time.sleep(2.5)
+			with replica_configured(self.replica, max_lag_seconds=1), self.assertLogs(self.logger, "WARNING"):
+				with reading("test read") as source:
+					self.assertEqual(port(), self.primary_port)
+			self.assertEqual((source.name, source.measured_by), (PRIMARY, "Seconds_Behind_Master"))
+			self.assertGreaterEqual(source.lag_seconds, 2)
+			self.assertIn("s behind the primary (at most 1 s", source.reason)
+		finally:
+			holder.close()
+		self.wait_until_caught_up()
+
+		self.replica.sql("STOP SLAVE SQL_THREAD;")
+		try:
+			with replica_configured(self.replica), self.assertLogs(self.logger, "WARNING") as logs:
+				with reading("test read") as source:
+					self.assertEqual(port(), self.primary_port)
+			self.assertEqual(source.name, PRIMARY)
+			self.assertIn("has stopped replicating", source.reason)
+			self.assertIn(source.reason, logs.output[0])
+		finally:
+			self.replica.sql("START SLAVE SQL_THREAD;")
+
+	def wait_until_caught_up(self):
+		deadline = time.monotonic() + 30
+		while self.replica.sql("select count(*) from `lag_probe`") != self.source.sql(
+			"select count(*) from `lag_probe`"
+		):
+			self.assertLess(time.monotonic(), deadline, "replication did not catch up")
+			time.sleep(0.1)
 
 
 class TestLagMeasures(FrappeTestCase):
