@@ -12,8 +12,16 @@ is the number of *repeat* purchase days, ``recency`` the customer's age at the l
 ``T`` the age at the end of observation, ``monetary_value`` the mean of the repeat purchases.
 Unlike ``lifetimes`` the fit groups identical (frequency, recency, T) rows and uses analytic
 gradients, so its cost grows with the number of distinct purchase histories, not customers;
-BG/NBD also has an analytic Hessian, so on large data a few Newton steps from a subsample's
-optimum replace dozens of quasi-Newton evaluations over every row.
+both models also have analytic Hessians, so on large data a few Newton steps from a subsample's
+optimum replace dozens of quasi-Newton evaluations over every row. Predictions and CLV run
+their hypergeometric function once per distinct (frequency, T), and the summary works on
+integer customer codes and day numbers: ten million transaction rows of a million customers go
+from rows to CLV in a few seconds (``benchmarks/clv_path.py``).
+
+Threads: the optimisers run under one BLAS thread (``_single_blas_thread``: four-parameter
+steps only lose time to thread hand-offs); the rest is numpy sorting, reductions and special
+functions, which run on one thread anyway, so the engine leaves the second core to the
+database or a second worker.
 """
 
 from __future__ import annotations
