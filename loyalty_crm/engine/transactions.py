@@ -171,7 +171,7 @@ def customer_days(encoded: EncodedTransactions) -> CustomerDays:
 	The (customer, day) pair is one integer, so rows already in customer order (the site's SQL
 	order) need no sort at all, and rows in two sorted blocks (Sales then POS Invoices) merge in
 	one linear pass of the stable sort. A net within NET_ZERO_TOLERANCE of the day's gross is
-	taken as exactly zero: 20.2 + 10.1 - 30.3 is 3.6e-15 in floating point, and a return that
+	taken as exactly zero: 30.3 - 20.2 - 10.1 is 1.8e-15 in floating point, and a return that
 	cancels its purchase must not become a trip by rounding.
 	"""
 	n = len(encoded.customer)

@@ -151,12 +151,13 @@ def test_returns_that_net_a_day_to_zero_or_below_are_not_purchases() -> None:
 			+ ["2025-01-02"] * 3
 			+ ["2025-01-03"] * 2
 			+ ["2025-01-04", "2025-01-05"],
-			# day 1 purchase; day 2 nets to 3.6e-15 in floating point but is a full return;
+			# day 1 purchase; day 2 (a purchase returned in two parts) nets to +1.8e-15 in floating
+			# point but is a full return;
 			# day 3 nets below zero; day 4 a free sale (a trip); day 5 a purchase
-			"amount": [12.5, 7.5, 20.2, 10.1, -30.3, 5.0, -9.0, 0.0, 40.0],
+			"amount": [12.5, 7.5, 30.3, -20.2, -10.1, 5.0, -9.0, 0.0, 40.0],
 		}
 	)
-	assert 20.2 + 10.1 - 30.3 != 0  # the float noise the rule must see through
+	assert 30.3 - 20.2 - 10.1 > 0  # the float noise the rule must see through
 	summary = customer_summary(frame, observation_end="2025-01-05")
 	row = summary.loc["A"]
 	assert (row["frequency"], row["recency"], row["T"]) == (2, 4.0, 4.0)  # days 1, 4, 5
