@@ -24,6 +24,7 @@ from loyalty_crm.services import replica
 from loyalty_crm.services.replica import PRIMARY, REPLICA, reading
 from loyalty_crm.testing_replica import (
 	replica_configured,
+	replica_in_site_config,
 	replica_unavailable_reason,
 	start_replica,
 	start_replicating_pair,
@@ -231,6 +232,22 @@ class TestReadReplica(FrappeTestCase):
 				with reading("test read") as source:
 					self.assertEqual(port(), self.primary_port)
 			self.assertIn(expected, source.reason)
+
+	def test_site_config_for_workers_is_restored_byte_for_byte(self):
+		import tempfile
+		from pathlib import Path
+
+		with tempfile.TemporaryDirectory() as site_path:
+			path = Path(site_path) / "site_config.json"
+			original = b'{\n "db_name": "x",\n  "odd_spacing": true}'
+			path.write_bytes(original)
+			with replica_in_site_config(self.server, site_path, max_lag_seconds=30):
+				conf = frappe.get_site_config(site_path=site_path)
+				self.assertEqual(
+					(conf.read_from_replica, conf.replica_db_port, conf[replica.MAX_LAG_KEY], conf.db_name),
+					(1, self.server.port, 30, "x"),
+				)
+			self.assertEqual(path.read_bytes(), original)
 
 	def test_nesting_and_exceptions_restore_the_primary(self):
 		leftover = getattr(frappe.local, "primary_db", None)
