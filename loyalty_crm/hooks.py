@@ -54,12 +54,12 @@ ignore_links_on_delete = ["Loyalty Ledger Entry", "Loyalty Tier History"]
 
 scheduler_events = {
 	"daily": [
-		"loyalty_crm.services.expiry.expire_points_daily",
-		"loyalty_crm.services.segments.refresh_segments_daily",
-		"loyalty_crm.services.tiers.evaluate_tiers_daily",
+		# expiry, segments, tiers, churn scores and CLV bands: one read, chunked writes
+		"loyalty_crm.services.nightly.run_nightly_daily",
 		"loyalty_crm.services.campaigns.measure_campaigns_daily",
 		"loyalty_crm.services.birthdays.grant_birthday_points_daily",
-		"loyalty_crm.services.churn.score_churn_daily",
+		# the analytics reports become Prepared Reports once the invoices pass a size
+		"loyalty_crm.services.report_scale.update_prepared_reports_daily",
 	],
 	"weekly": ["loyalty_crm.services.churn.train_churn_weekly"],
 }

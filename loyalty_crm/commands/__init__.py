@@ -8,6 +8,7 @@ service module, and disconnects in `finally` (the frappe/helpdesk pattern).
 import loyalty_crm.commands.campaigns  # noqa: F401  (registers its commands)
 import loyalty_crm.commands.cards  # noqa: F401  (registers its commands)
 import loyalty_crm.commands.churn  # noqa: F401  (registers its commands)
+import loyalty_crm.commands.nightly  # noqa: F401  (registers its commands)
 import loyalty_crm.commands.segments  # noqa: F401  (registers its commands)
 import loyalty_crm.commands.surveys  # noqa: F401  (registers its commands)
 import loyalty_crm.commands.tiers  # noqa: F401  (registers its commands)

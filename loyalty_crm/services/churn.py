@@ -38,6 +38,7 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, now_datetime, nowdate
 
 from loyalty_crm.engine.errors import EngineError
+from loyalty_crm.services import customer_days
 
 SCORE = "Churn Score"
 RUN = "Churn Model Run"
@@ -141,32 +142,13 @@ def churn_settings() -> ChurnSettings:
 def company_transactions(company: str, as_of) -> pd.DataFrame:
 	"""The company's customer-days up to ``as_of``; refuses a company without any invoice.
 
-	The same rows as ``services.segments.load_transactions(as_of, company)`` (same invoices,
-	purchases and returns summed apart per customer and day), read as one aggregate per table
-	(``SQL_BIG_RESULT``: grouped by sorting, no temporary table of the union), which the site
-	benchmark measured faster at a million invoices. A customer who bought on one day through
-	both tables gets two rows; the engine nets a customer's day.
+	The same rows as ``services.segments.load_transactions(as_of, company)`` and the nightly
+	run: ``services.customer_days`` (purchases and returns summed apart per customer and day).
 	"""
 	if not frappe.db.exists("Company", company):
 		frappe.throw(_("Company {0} does not exist").format(company), frappe.DoesNotExistError)
 
-	def aggregate(table: str, *extra: str) -> str:
-		return f"""
-			select SQL_BIG_RESULT customer, posting_date, cast(sum(base_net_total) as double)
-			from `{table}`
-			where docstatus = 1 and company = %(company)s and posting_date <= %(as_of)s
-				and customer is not null and customer != ''{"".join(extra)}
-			group by customer, posting_date, base_net_total < 0"""
-
-	rows = frappe.db.sql(
-		aggregate("tabSales Invoice", " and is_consolidated = 0")
-		+ "\nunion all"
-		+ aggregate("tabPOS Invoice"),
-		{"company": company, "as_of": getdate(as_of)},
-	)
-	frame = pd.DataFrame.from_records(rows, columns=["customer", "date", "amount"])
-	frame["date"] = pd.to_datetime(frame["date"])
-	frame["amount"] = frame["amount"].astype("float64")
+	frame = customer_days.transactions(customer_days.read(as_of, company), company)
 	if frame.empty:
 		frappe.throw(
 			_(
@@ -434,8 +416,12 @@ class ScoreResult:
 		return "\n".join(lines)
 
 
-def compute_scores(company: str, as_of, run_name: str | None = None) -> tuple[pd.DataFrame, str]:
-	"""The engine's scores for every customer of the company, shaped as Churn Score rows (no writes)."""
+def compute_scores(
+	company: str, as_of, run_name: str | None = None, transactions: pd.DataFrame | None = None, side=None
+) -> tuple[pd.DataFrame, str]:
+	"""The engine's scores for every customer of the company, shaped as Churn Score rows (no writes).
+
+	``transactions`` and ``side`` are the nightly run's shared read; otherwise read here."""
 	config = churn_settings()
 	run_name = run_name or active_run(company)
 	if not run_name:
@@ -445,13 +431,16 @@ def compute_scores(company: str, as_of, run_name: str | None = None) -> tuple[pd
 			).format(company),
 			title=_("Churn"),
 		)
-	transactions = company_transactions(company, as_of)
+	if transactions is None:
+		transactions = company_transactions(company, as_of)
+	if side is None:
+		side = side_tables(company, as_of)
 	model = load_model(run_name)
 	try:
 		scores = model.score(
 			transactions,
 			as_of=pd.Timestamp(getdate(as_of)),
-			side=side_tables(company, as_of),
+			side=side,
 			thresholds=config.thresholds,
 		)
 	except EngineError as error:
@@ -505,9 +494,11 @@ def score(company: str, as_of=None, progress=None, commit: bool = False) -> Scor
 	return result
 
 
-def stored_scores(company: str) -> pd.DataFrame:
+def stored_scores(company: str, customers: list[str] | None = None) -> pd.DataFrame:
+	only = " and customer in %(customers)s" if customers is not None else ""
 	rows = frappe.db.sql(
-		f"select name, customer, score, risk_band from `tab{SCORE}` where company = %s", company
+		f"select name, customer, score, risk_band from `tab{SCORE}` where company = %(company)s{only}",
+		{"company": company, "customers": tuple(customers or ("",))},
 	)
 	frame = pd.DataFrame(rows, columns=["name", "customer", "score", "risk_band"])
 	frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64").round(SCORE_DECIMALS)
@@ -515,12 +506,19 @@ def stored_scores(company: str) -> pd.DataFrame:
 
 
 def write_scores(
-	company: str, wanted: pd.DataFrame, run_name: str, as_of, progress=None, commit: bool = False
+	company: str,
+	wanted: pd.DataFrame,
+	run_name: str,
+	as_of,
+	progress=None,
+	commit: bool = False,
+	customers: list[str] | None = None,
 ) -> tuple[int, int, int]:
 	"""Insert new rows, rewrite rows whose score or band changed, delete customers no longer
-	scored; chunked by customer, a commit per chunk when ``commit``. Returns (inserted,
-	updated, deleted)."""
-	stored = stored_scores(company).set_index("customer")
+	scored; chunked by customer, a commit per chunk when ``commit``. ``customers`` limits the
+	stored rows compared (a nightly chunk; ``wanted`` then holds only theirs). Returns
+	(inserted, updated, deleted)."""
+	stored = stored_scores(company, customers).set_index("customer")
 	joined = wanted.join(stored, on="customer", rsuffix="_stored")
 	is_new = joined["name"].isna().to_numpy()
 	changed = ~is_new & (
@@ -564,13 +562,20 @@ def write_scores(
 	return int(is_new.sum()), int(changed.sum()), len(gone)
 
 
-def update_customers() -> int:
-	"""Customer churn fields from the main company's row, written only where they differ."""
+def update_customers(customers: list[str] | None = None) -> int:
+	"""Customer churn fields from the main company's row, written only where they differ.
+
+	``customers`` limits the comparison to those customers (a nightly chunk)."""
+	if customers == []:
+		return 0
+	values = {"customers": tuple(customers or ("",))}
+	only = " where customer in %(customers)s" if customers is not None else ""
 	rows = frappe.db.sql(
 		f"""
 		select customer, company, risk_band, drivers, scored_on, coalesce(predicted_clv, 0)
-		from `tab{SCORE}`
-		"""
+		from `tab{SCORE}`{only}
+		""",
+		values,
 	)
 	scores = pd.DataFrame(rows, columns=["customer", "company", "risk_band", "drivers", "scored_on", "clv"])
 	scores["clv"] = scores["clv"].astype("float64")
@@ -581,7 +586,10 @@ def update_customers() -> int:
 		.set_index("customer")
 	)
 	fieldnames = list(CUSTOMER_FIELDS)
-	stored = frappe.db.sql(f"select name, {', '.join(f'`{f}`' for f in fieldnames)} from `tabCustomer`")
+	only = " where name in %(customers)s" if customers is not None else ""
+	stored = frappe.db.sql(
+		f"select name, {', '.join(f'`{f}`' for f in fieldnames)} from `tabCustomer`{only}", values
+	)
 	current = pd.DataFrame(stored, columns=["customer", *fieldnames]).set_index("customer")
 	target = pd.DataFrame(index=current.index)
 	for fieldname, column in CUSTOMER_FIELDS.items():

@@ -47,6 +47,7 @@ from loyalty_crm.engine import lifecycle as lifecycle_engine
 from loyalty_crm.engine import rfm as rfm_engine
 from loyalty_crm.engine import segment_rules, value_bands
 from loyalty_crm.engine.errors import EngineError
+from loyalty_crm.services import customer_days
 
 SEGMENT = "Customer Segment"
 MEMBERSHIP = "Customer Segment Membership"
@@ -216,34 +217,13 @@ def segment_settings() -> SegmentSettings:
 
 
 def load_transactions(as_of, company: str | None = None) -> pd.DataFrame:
-	"""Every submitted invoice up to ``as_of`` (of one company, if given) in ONE aggregated query.
+	"""Every submitted invoice up to ``as_of`` (of one company, if given), from the shared read.
 
 	Per company, customer and day, purchases and returns stay two rows (summed separately), so
 	the engine can still tell a day of free sales from a day cancelled by a return. The churn
-	service reads its transactions here too, so both see the same purchases.
+	service and the nightly pipeline read the same customer-days (``services.customer_days``).
 	"""
-	only_company = " and company = %(company)s" if company else ""
-	rows = frappe.db.sql(
-		f"""
-		select company, customer, posting_date, cast(sum(amount) as double) as amount
-		from (
-			select company, customer, posting_date, base_net_total as amount
-			from `tabSales Invoice`
-			where docstatus = 1 and is_consolidated = 0 and posting_date <= %(as_of)s{only_company}
-			union all
-			select company, customer, posting_date, base_net_total as amount
-			from `tabPOS Invoice`
-			where docstatus = 1 and posting_date <= %(as_of)s{only_company}
-		) invoices
-		where customer is not null and customer != ''
-		group by company, customer, posting_date, amount < 0
-		""",
-		{"as_of": getdate(as_of), "company": company},
-	)
-	frame = pd.DataFrame(rows, columns=["company", "customer", "date", "amount"])
-	frame["date"] = pd.to_datetime(frame["date"])
-	frame["amount"] = frame["amount"].astype("float64")
-	return frame
+	return customer_days.transactions(customer_days.read(as_of, company), company=None)
 
 
 def load_customers() -> pd.DataFrame:
@@ -373,8 +353,16 @@ def compute_profiles(
 	return pd.concat(frames, ignore_index=True)[list(PROFILE_COLUMNS)], notes
 
 
-def wanted_memberships(profiles: pd.DataFrame, customers: pd.DataFrame, segments: list[dict]) -> pd.DataFrame:
-	"""Rows (customer, segment, company, snapshot...) every enabled segment should hold."""
+def wanted_memberships(
+	profiles: pd.DataFrame,
+	customers: pd.DataFrame,
+	segments: list[dict],
+	churn_scores: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+	"""Rows (customer, segment, company, snapshot...) every enabled segment should hold.
+
+	``churn_scores`` (customer, company, risk_band) are the scores the nightly run has just
+	computed; without them the stored Churn Scores are used."""
 	columns = ["customer", "segment", "company", *SNAPSHOT]
 	if profiles.empty:
 		return pd.DataFrame(columns=columns)
@@ -386,7 +374,7 @@ def wanted_memberships(profiles: pd.DataFrame, customers: pd.DataFrame, segments
 		if segment.method == "Churn Risk Band":
 			# From the stored Churn Scores, not the profiles: the customers most at risk are
 			# often those with no purchase in the window, whom the profiles leave out.
-			members = churn_band_members(profiles, segment)
+			members = churn_band_members(profiles, segment, churn_scores)
 			members.insert(1, "segment", segment.name)
 			parts.append(members)
 			continue
@@ -407,16 +395,22 @@ def wanted_memberships(profiles: pd.DataFrame, customers: pd.DataFrame, segments
 	return pd.concat(parts, ignore_index=True)[columns]
 
 
-def churn_band_members(profiles: pd.DataFrame, segment) -> pd.DataFrame:
+def churn_band_members(profiles: pd.DataFrame, segment, churn_scores: pd.DataFrame | None = None) -> pd.DataFrame:
 	"""(customer, company, snapshot...) of the Churn Scores in the segment's band (and company);
 	the snapshot comes from the customer's profile where there is one, empty otherwise."""
-	filters = {"risk_band": segment.churn_risk_band}
-	if segment.company:
-		filters["company"] = segment.company
-	scored = pd.DataFrame(
-		frappe.get_all("Churn Score", filters=filters, fields=["customer", "company"], as_list=True),
-		columns=["customer", "company"],
-	)
+	if churn_scores is not None:
+		keep = churn_scores["risk_band"].astype(str).to_numpy() == segment.churn_risk_band
+		if segment.company:
+			keep &= churn_scores["company"].astype(str).to_numpy() == segment.company
+		scored = churn_scores.loc[keep, ["customer", "company"]].astype(object).reset_index(drop=True)
+	else:
+		filters = {"risk_band": segment.churn_risk_band}
+		if segment.company:
+			filters["company"] = segment.company
+		scored = pd.DataFrame(
+			frappe.get_all("Churn Score", filters=filters, fields=["customer", "company"], as_list=True),
+			columns=["customer", "company"],
+		)
 	snapshot = profiles[["customer", "company", *SNAPSHOT]] if len(profiles) else None
 	if snapshot is None:
 		for column in SNAPSHOT:
@@ -467,13 +461,17 @@ def signatures(frame: pd.DataFrame) -> pd.Series:
 	return out
 
 
-def existing_memberships(segment_names: list[str], company: str | None = None) -> pd.DataFrame:
+def existing_memberships(
+	segment_names: list[str], company: str | None = None, customers: list[str] | None = None
+) -> pd.DataFrame:
 	columns = ["name", "customer", "segment", "company", *SNAPSHOT]
-	if not segment_names:
+	if not segment_names or customers == []:
 		return pd.DataFrame(columns=columns)
 	filters = {"segment": ("in", segment_names)}
 	if company:
 		filters["company"] = company
+	if customers is not None:
+		filters["customer"] = ("in", customers)
 	rows = frappe.get_all(MEMBERSHIP, filters=filters, fields=columns, as_list=True)
 	return pd.DataFrame(rows, columns=columns)
 
@@ -484,13 +482,15 @@ def write_memberships(
 	company: str | None = None,
 	progress: Callable[[int, int], None] | None = None,
 	commit: bool = False,
+	customers: list[str] | None = None,
 ) -> tuple[int, int]:
 	"""Delete stored rows that are no longer wanted as they are, insert wanted rows not stored.
 
 	Work is done in chunks of customers; with ``commit`` (background job) each chunk commits.
-	Returns (inserted, deleted).
+	``customers`` limits the stored rows compared to those customers (a nightly chunk; then
+	``wanted`` holds only theirs). Returns (inserted, deleted).
 	"""
-	stored = existing_memberships(segment_names, company)
+	stored = existing_memberships(segment_names, company, customers)
 	stored_sig = signatures(stored) if len(stored) else pd.Series([], dtype=object)
 	wanted_sig = signatures(wanted) if len(wanted) else pd.Series([], dtype=object)
 	stale = stored[~stored_sig.isin(set(wanted_sig)).to_numpy()] if len(stored) else stored
@@ -562,9 +562,13 @@ def _membership_values(record: tuple) -> tuple:
 	return (customer, segment, company, *(values[column] for column in SNAPSHOT))
 
 
-def customer_values(profiles: pd.DataFrame) -> pd.DataFrame:
+def customer_values(profiles: pd.DataFrame, customers: list[str] | None = None) -> pd.DataFrame:
 	"""What the Customer cache fields should hold, for every customer that has a value."""
-	primary = primary_segments()
+	return with_primary(main_values(profiles), customers)
+
+
+def main_values(profiles: pd.DataFrame) -> pd.DataFrame:
+	"""Per customer, the profile of the main company (highest monetary, then company name)."""
 	if profiles.empty:
 		main = pd.DataFrame(
 			columns=["customer", *[c for c in CUSTOMER_FIELDS.values() if c != "primary_segment"]]
@@ -575,7 +579,14 @@ def customer_values(profiles: pd.DataFrame) -> pd.DataFrame:
 			.sort_values(["customer", "_neg", "company"], kind="mergesort")
 			.drop_duplicates("customer")
 		)
-	main = main.set_index("customer")
+	return main.set_index("customer")[[c for c in CUSTOMER_FIELDS.values() if c != "primary_segment"]]
+
+
+def with_primary(main: pd.DataFrame, customers: list[str] | None = None) -> pd.DataFrame:
+	"""The main profile values plus the primary segment from the stored memberships."""
+	primary = primary_segments(customers)
+	if customers is not None:
+		main = main[main.index.isin(customers)]
 	out = pd.DataFrame(index=main.index.union(primary.index))
 	out["primary_segment"] = primary.reindex(out.index)
 	for column in CUSTOMER_FIELDS.values():
@@ -584,13 +595,18 @@ def customer_values(profiles: pd.DataFrame) -> pd.DataFrame:
 	return out
 
 
-def primary_segments() -> pd.Series:
+def primary_segments(customers: list[str] | None = None) -> pd.Series:
 	"""Per customer, the stored membership with the lowest priority number (then segment name)."""
+	if customers == []:
+		return pd.Series([], dtype=object)
+	only = "where m.customer in %(customers)s" if customers is not None else ""
 	rows = frappe.db.sql(
 		f"""
 		select m.customer, m.segment, s.priority
 		from `tab{MEMBERSHIP}` m join `tab{SEGMENT}` s on s.name = m.segment
-		"""
+		{only}
+		""",
+		{"customers": tuple(customers or ())},
 	)
 	frame = pd.DataFrame(rows, columns=["customer", "segment", "priority"])
 	if frame.empty:
@@ -601,10 +617,18 @@ def primary_segments() -> pd.Series:
 	return frame.set_index("customer")["segment"]
 
 
-def update_customers(wanted: pd.DataFrame) -> int:
-	"""Write the Customer cache fields where they differ, one CASE update per chunk."""
+def update_customers(wanted: pd.DataFrame, customers: list[str] | None = None) -> int:
+	"""Write the Customer cache fields where they differ, one CASE update per chunk.
+
+	``customers`` limits the comparison to those customers (a nightly chunk)."""
+	if customers == []:
+		return 0
 	fields = list(CUSTOMER_FIELDS)
-	stored = frappe.db.sql(f"select name, {', '.join(f'`{f}`' for f in fields)} from `tabCustomer`")
+	only = "where name in %(customers)s" if customers is not None else ""
+	stored = frappe.db.sql(
+		f"select name, {', '.join(f'`{f}`' for f in fields)} from `tabCustomer` {only}",
+		{"customers": tuple(customers or ())},
+	)
 	current = pd.DataFrame(stored, columns=["customer", *fields]).set_index("customer")
 	target = pd.DataFrame(index=current.index)
 	for fieldname, column in CUSTOMER_FIELDS.items():
@@ -794,9 +818,14 @@ def refresh_segments(
 	return result
 
 
-def compute(as_of, config: SegmentSettings, segments: list[dict]) -> tuple[pd.DataFrame, list[str]]:
-	"""Profiles of every scored (company, customer) as of a date, without writing anything."""
-	transactions = load_transactions(as_of)
+def compute(
+	as_of, config: SegmentSettings, segments: list[dict], transactions: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+	"""Profiles of every scored (company, customer) as of a date, without writing anything.
+
+	``transactions`` (from ``customer_days``) spares the read when the nightly run has it."""
+	if transactions is None:
+		transactions = load_transactions(as_of)
 	if transactions.empty:
 		return pd.DataFrame(columns=list(PROFILE_COLUMNS)), []
 	with_clusters = any(s.enabled and s.method == "Cluster" for s in segments)

@@ -445,6 +445,7 @@ def empty_summary() -> dict:
 		"pending": 0,
 		"unchanged": 0,
 		"history_rows": 0,
+		"customers_written": 0,
 		"emails": 0,
 		"ladder": True,
 	}
@@ -457,13 +458,16 @@ def evaluate_all(
 	triggered_by: str = "Daily Evaluation",
 	customers: list[str] | None = None,
 	commit: bool = True,
+	values=None,
+	send_notices: bool | None = None,
 ) -> dict:
 	"""Every customer's tier on ``as_of``: one aggregation, the engine per chunk, only changes written.
 
 	Chunks of customers are locked (the same row lock invoice submission takes), re-read,
 	evaluated and written, then committed; running the same day again writes nothing.
 	``dry_run`` computes the same summary and writes nothing. ``customers`` limits the run
-	(tests, targeted re-evaluation).
+	(tests, targeted re-evaluation, a nightly chunk). ``values`` is the window metric already
+	computed (the nightly run's shared read); ``send_notices`` overrides the once-a-day rule.
 	"""
 	import pandas as pd
 
@@ -478,7 +482,8 @@ def evaluate_all(
 		start, end = engine.qualification_window(as_of, options["window_kind"], options["window_months"])
 	except EngineError as error:
 		throw_engine_error(error)
-	values = window_metric(options["metric"], start, end, customers)
+	if values is None:
+		values = window_metric(options["metric"], start, end, customers)
 	names = (
 		sorted(customers)
 		if customers is not None
@@ -487,7 +492,8 @@ def evaluate_all(
 	total = len(names)
 	summary["customers"] = total
 	# Downgrade notices go out once per day even if the evaluation runs again.
-	send_notices = customers is not None or frappe.db.get_default(NOTICE_SENT_KEY) != str(as_of)
+	if send_notices is None:
+		send_notices = customers is not None or frappe.db.get_default(NOTICE_SENT_KEY) != str(as_of)
 	for first in range(0, total, CHUNK):
 		chunk = names[first : first + CHUNK]
 		state = customer_state(chunk, lock=not dry_run)
@@ -510,10 +516,19 @@ def evaluate_all(
 		if progress:
 			progress(min(first + CHUNK, total), total)
 	if not dry_run and customers is None:
-		frappe.db.set_default(NOTICE_SENT_KEY, str(as_of))
+		mark_notices_sent(as_of)
 		if commit:
 			frappe.db.commit()
 	return summary
+
+
+def mark_notices_sent(as_of) -> None:
+	"""Downgrade notices of ``as_of`` are out: a later evaluation that day sends none."""
+	frappe.db.set_default(NOTICE_SENT_KEY, str(getdate(as_of)))
+
+
+def notices_due(as_of) -> bool:
+	return frappe.db.get_default(NOTICE_SENT_KEY) != str(getdate(as_of))
 
 
 def count_changes(result, summary: dict) -> None:
@@ -560,6 +575,7 @@ def write_results(
 	for column in ("tier", "tier_since", "below_since", "grace_ends"):
 		changed |= differs(column)
 	update_customers(new[changed])
+	summary["customers_written"] = summary.get("customers_written", 0) + int(changed.sum())
 
 	moves = result[result["change"].isin(MOVES)]
 	if send_notices:

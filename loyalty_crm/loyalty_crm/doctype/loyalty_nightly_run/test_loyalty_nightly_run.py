@@ -1,0 +1,459 @@
+# Copyright (c) 2026, loyalty_crm developers and contributors
+# For license information, please see license.txt
+"""The nightly pipeline on a real site: same final state as the separate stages, changes only,
+a failed chunk retried alone, a run in progress left alone, a worker killed mid-chunk.
+
+The pipeline commits (run records, one transaction per chunk) and real RQ workers only see
+committed rows, so this class commits its data: a company of its own with ~300 customers and
+their submitted invoices from the demo shop (bulk SQL: the pipeline reads only the invoice
+totals), its segments and a churn model. Everything the runs write about other customers of
+the test site is put back afterwards (``SiteState``), and the class's own rows are deleted.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from unittest.mock import patch
+
+import frappe
+import pandas as pd
+from frappe.installer import update_site_config
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import get_bench_path, now_datetime
+
+from loyalty_crm.services import churn, nightly, segments, tiers
+
+COMPANY = "_LCRM Nightly Co"
+PREFIX = "LCRM-NT-"
+SEGMENT_PREFIX = "LCRM NT "
+CHUNK = 60
+RESULT_TABLES = ("Customer Segment Membership", "Churn Score", "Loyalty Tier History")
+CUSTOMER_FIELDS = (
+	"loyalty_crm_tier",
+	"loyalty_crm_tier_since",
+	"loyalty_crm_below_since",
+	"loyalty_crm_grace_ends",
+	"loyalty_crm_segment",
+	"loyalty_crm_rfm_segment",
+	"loyalty_crm_r_score",
+	"loyalty_crm_f_score",
+	"loyalty_crm_m_score",
+	"loyalty_crm_lifecycle_stage",
+	"loyalty_crm_abc_class",
+	"loyalty_crm_clv_band",
+	"loyalty_crm_churn_risk",
+	"loyalty_crm_churn_drivers",
+	"loyalty_crm_churn_scored_on",
+)
+
+
+class SiteState:
+	"""What the pipeline writes about every customer, saved before and put back after the class."""
+
+	def __init__(self):
+		self.rows = {
+			table: frappe.db.sql(f"select * from `tab{table}`", as_dict=True) for table in RESULT_TABLES
+		}
+		fields = ", ".join(f"`{f}`" for f in CUSTOMER_FIELDS)
+		self.customers = frappe.db.sql(f"select name, {fields} from `tabCustomer`", as_dict=True)
+		self.segments = frappe.db.sql("select name, member_count, last_refreshed from `tabCustomer Segment`")
+		self.notice = frappe.db.get_default(tiers.NOTICE_SENT_KEY)
+
+	def restore(self):
+		for table, rows in self.rows.items():
+			frappe.db.sql(f"delete from `tab{table}`")
+			if rows:
+				frappe.db.bulk_insert(table, list(rows[0]), [tuple(row.values()) for row in rows])
+		for row in self.customers:
+			values = {f: row[f] for f in CUSTOMER_FIELDS}
+			frappe.db.set_value("Customer", row["name"], values, update_modified=False)
+		for name, count, refreshed in self.segments:
+			frappe.db.set_value(
+				"Customer Segment",
+				name,
+				{"member_count": count, "last_refreshed": refreshed},
+				update_modified=False,
+			)
+		frappe.db.set_default(tiers.NOTICE_SENT_KEY, self.notice)
+		frappe.db.commit()
+
+
+def seed():
+	"""The company, its customers and invoices (from the demo shop), segments and a churn model."""
+	from loyalty_crm.offline.demo_data import demo_transactions
+
+	now, admin = now_datetime(), "Administrator"
+	currency = frappe.db.get_value("Company", {}, "default_currency") or "INR"
+	frappe.db.bulk_insert(
+		"Company",
+		["name", "creation", "modified", "owner", "modified_by", "company_name", "abbr", "default_currency"],
+		[(COMPANY, now, now, admin, admin, COMPANY, "LNT", currency)],
+	)
+	frame = demo_transactions(n_customers=300, seed=5, start="2024-10-01")
+	frame["customer"] = PREFIX + frame["customer"].str.slice(5)
+	group = frappe.db.get_value("Customer Group", {"is_group": 0}, "name")
+	territory = frappe.db.get_value("Territory", {"is_group": 0}, "name")
+	names = sorted(frame["customer"].unique())
+	frappe.db.bulk_insert(
+		"Customer",
+		["name", "creation", "modified", "owner", "modified_by", "customer_name", "customer_type"]
+		+ ["customer_group", "territory"],
+		[(n, now, now, admin, admin, n, "Individual", group, territory) for n in names],
+	)
+	rows = []
+	for i, (customer, day, amount) in enumerate(
+		frame[["customer", "date", "amount"]].itertuples(index=False)
+	):
+		rows.append(
+			(f"{PREFIX}SI-{i:06d}", now, now, admin, admin, customer, customer, COMPANY, day.date())
+			+ (1, int(amount < 0), 0, currency, float(amount), float(amount), float(amount) * 1.1)
+		)
+	frappe.db.bulk_insert(
+		"Sales Invoice",
+		["name", "creation", "modified", "owner", "modified_by", "customer", "customer_name", "company"]
+		+ ["posting_date", "docstatus", "is_return", "is_consolidated", "currency", "base_net_total"]
+		+ ["net_total", "base_grand_total"],
+		rows,
+	)
+	for name, values in {
+		"Champions": {"method": "RFM Segment", "rfm_segment": "Champions", "priority": 1},
+		"ABC A": {"method": "ABC Class", "abc_class": "A", "priority": 2},
+		"At Risk": {"method": "Lifecycle Stage", "lifecycle_stage": "At Risk", "priority": 3},
+		"High Churn": {"method": "Churn Risk Band", "churn_risk_band": "High", "priority": 4},
+	}.items():
+		frappe.get_doc(
+			{
+				"doctype": "Customer Segment",
+				"segment_name": SEGMENT_PREFIX + name,
+				"company": COMPANY,
+				**values,
+			}
+		).insert(ignore_permissions=True)
+	frappe.db.commit()
+	as_of = frame["date"].max().date()
+	run = churn.train(COMPANY, as_of=as_of, commit=True)
+	assert run.status == "Success", run.error_message
+	return as_of, names
+
+
+def cleanup():
+	frappe.db.sql("delete from `tabSales Invoice` where name like %s", PREFIX + "%")
+	for table in RESULT_TABLES:
+		frappe.db.sql(f"delete from `tab{table}` where customer like %s", PREFIX + "%")
+	frappe.db.sql("delete from `tabCustomer` where name like %s", PREFIX + "%")
+	frappe.db.sql("delete from `tabCustomer Segment` where name like %s", SEGMENT_PREFIX + "%")
+	for run in frappe.get_all("Churn Model Run", {"company": COMPANY}, pluck="name"):
+		for file in frappe.get_all(
+			"File", {"attached_to_doctype": "Churn Model Run", "attached_to_name": run}, pluck="name"
+		):
+			frappe.delete_doc("File", file, force=True, ignore_permissions=True)
+	frappe.db.sql("delete from `tabChurn Model Run` where company = %s", COMPANY)
+	frappe.db.sql("delete from `tabLoyalty Nightly Chunk` where parent like 'NIGHTLY-%'")
+	frappe.db.sql("delete from `tabLoyalty Nightly Run`")
+	frappe.db.sql("delete from `tabCompany` where name = %s", COMPANY)
+	frappe.db.commit()
+
+
+def state(customers: list[str]) -> dict[str, pd.DataFrame]:
+	"""What the stages wrote about these customers, comparable between runs."""
+	values = {"customers": tuple(customers)}
+	fields = ", ".join(f"`{f}`" for f in CUSTOMER_FIELDS)
+	out = {
+		"customers": pd.DataFrame(
+			frappe.db.sql(
+				f"select name, {fields} from `tabCustomer` where name in %(customers)s order by name", values
+			),
+			columns=["name", *CUSTOMER_FIELDS],
+		),
+		"memberships": pd.DataFrame(
+			frappe.db.sql(
+				f"""select customer, segment, company, {", ".join(segments.SNAPSHOT)}
+				from `tabCustomer Segment Membership` where customer in %(customers)s
+				order by customer, segment, company""",
+				values,
+			),
+			columns=["customer", "segment", "company", *segments.SNAPSHOT],
+		),
+		"scores": pd.DataFrame(
+			frappe.db.sql(
+				"""select customer, company, score, risk_band, drivers, predicted_clv, value_at_risk
+				from `tabChurn Score` where customer in %(customers)s order by customer, company""",
+				values,
+			),
+			columns=[
+				"customer",
+				"company",
+				"score",
+				"risk_band",
+				"drivers",
+				"predicted_clv",
+				"value_at_risk",
+			],
+		),
+		"tier_history": pd.DataFrame(
+			frappe.db.sql(
+				"""select customer, `change`, from_tier, to_tier, change_date, metric_value
+				from `tabLoyalty Tier History` where customer in %(customers)s
+				order by customer, change_date, to_tier""",
+				values,
+			),
+			columns=["customer", "change", "from_tier", "to_tier", "change_date", "metric_value"],
+		),
+	}
+	return {key: normal(frame) for key, frame in out.items()}
+
+
+def normal(frame: pd.DataFrame) -> pd.DataFrame:
+	"""Text of every value (None as ""), so frames read at different times compare by value."""
+	return frame.astype(object).where(frame.notna(), "").astype(str).astype(object).reset_index(drop=True)
+
+
+def forget(customers: list[str]) -> None:
+	"""Drop what the stages wrote about these customers, so the next run has to write it all."""
+	values = {"customers": tuple(customers)}
+	for table in RESULT_TABLES:
+		frappe.db.sql(f"delete from `tab{table}` where customer in %(customers)s", values)
+	sets = ", ".join(f"`{f}` = null" for f in CUSTOMER_FIELDS if not f.endswith("_score"))
+	frappe.db.sql(
+		f"""update `tabCustomer` set {sets}, loyalty_crm_r_score = 0, loyalty_crm_f_score = 0,
+		loyalty_crm_m_score = 0 where name in %(customers)s""",
+		values,
+	)
+	frappe.db.commit()
+
+
+class TestLoyaltyNightlyRun(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cleanup()
+		cls.site_state = SiteState()
+		cls.as_of, cls.customers = seed()
+		# The reference: the stages run one after the other, as before the pipeline.
+		churn.score(COMPANY, as_of=cls.as_of, commit=True)
+		segments.refresh_segments(as_of=cls.as_of, commit=True)
+		tiers.evaluate_all(cls.as_of, commit=True)
+		cls.reference = state(cls.customers)
+
+	@classmethod
+	def tearDownClass(cls):
+		cleanup()
+		cls.site_state.restore()
+		super().tearDownClass()
+
+	def setUp(self):
+		# a run a failed test left "in progress" must not make the next test's run a no-op
+		frappe.db.sql(f"update `tab{nightly.RUN}` set status = 'Abandoned' where status in %s", (nightly.ACTIVE,))
+		forget(self.customers)
+		self.chunk = patch.object(nightly, "CHUNK", CHUNK)
+		self.chunk.start()
+
+	def tearDown(self):
+		self.chunk.stop()
+		frappe.db.rollback()
+
+	def assert_reference(self, message: str):
+		now = state(self.customers)
+		for key, frame in self.reference.items():
+			pd.testing.assert_frame_equal(now[key], frame, obj=f"{message}: {key}")
+
+	def chunk_rows(self, run: str) -> list[dict]:
+		return frappe.get_all(
+			"Loyalty Nightly Chunk",
+			filters={"parent": run},
+			fields=["chunk_no", "status", "attempts", "writes", "first_customer", "last_customer"],
+			order_by="chunk_no",
+		)
+
+	def test_same_final_state_as_the_separate_stages_then_a_second_run_writes_nothing(self):
+		self.assertTrue(len(self.reference["memberships"]) and len(self.reference["scores"]))
+		self.assertTrue(self.reference["customers"]["loyalty_crm_tier"].notna().all())
+
+		first = nightly.run(as_of=self.as_of, inline=True)
+		self.assert_reference("nightly run")
+		run = frappe.get_doc(nightly.RUN, first.run)
+		self.assertEqual(run.status, "Completed", run.error)
+		total = frappe.db.count("Customer")
+		self.assertEqual(run.customers, total)
+		self.assertEqual(run.chunks_total, -(-total // CHUNK))
+		self.assertEqual(run.chunks_done, run.chunks_total)
+		self.assertGreater(run.writes, 0)
+		self.assertEqual(run.read_source, "primary")
+		self.assertTrue({"Read", "Segments", "Tiers", "Churn scores"} <= set(first.timings))
+
+		second = nightly.run(as_of=self.as_of, inline=True)
+		again = frappe.get_doc(nightly.RUN, second.run)
+		self.assertEqual(again.status, "Completed")
+		self.assertEqual(again.writes, 0)
+		self.assertEqual({row.writes for row in self.chunk_rows(second.run)}, {0})
+		self.assert_reference("second run")
+
+	def test_a_failing_chunk_is_retried_alone_and_one_failing_for_good_is_reported_and_rerun(self):
+		real = nightly.apply_chunk
+		calls = []
+
+		def flaky(payload):
+			calls.append(payload["customers"][0])
+			if payload["customers"][0] == self.customers[0] and calls.count(self.customers[0]) == 1:
+				raise frappe.db.InternalError("Deadlock found when trying to get lock (simulated)")
+			return real(payload)
+
+		with patch.object(nightly, "apply_chunk", flaky):
+			result = nightly.run(as_of=self.as_of, inline=True)
+		rows = {row.first_customer: row for row in self.chunk_rows(result.run)}
+		ours = next(row for first, row in rows.items() if first <= self.customers[0] <= row.last_customer)
+		self.assertEqual((ours.status, ours.attempts), ("Done", 2))
+		self.assertEqual({row.attempts for row in rows.values() if row is not ours}, {1})
+		self.assertEqual(frappe.db.get_value(nightly.RUN, result.run, "status"), "Completed")
+		self.assert_reference("after a retried chunk")
+
+		# A chunk that keeps failing: the run says so, its customers keep their stored state
+		# (no half-written chunk), and the next run completes it.
+		forget(self.customers)
+		before = state(self.customers)
+
+		def broken(payload):
+			if payload["customers"][0] <= self.customers[0] <= payload["customers"][-1]:
+				segments.write_memberships(
+					payload["memberships"], payload["segment_names"], customers=payload["customers"]
+				)
+				raise ValueError("simulated failure after writing part of the chunk")
+			return real(payload)
+
+		with patch.object(nightly, "apply_chunk", broken):
+			failed = nightly.run(as_of=self.as_of, inline=True)
+		run = frappe.get_doc(nightly.RUN, failed.run)
+		self.assertEqual(run.status, "Completed with Errors")
+		self.assertEqual(run.chunks_failed, 1)
+		self.assertIn(str(ours.chunk_no), run.summary)
+		bad = next(row for row in run.chunks if row.status == "Failed")
+		self.assertEqual(bad.attempts, nightly.MAX_ATTEMPTS)
+		self.assertIn("simulated failure", bad.error)
+		inside = [c for c in self.customers if bad.first_customer <= c <= bad.last_customer]
+		self.assertTrue(inside)
+		untouched = state(inside)
+		expected = {key: frame for key, frame in before.items()}
+		for key in ("memberships", "scores", "tier_history"):
+			self.assertTrue(untouched[key].empty, f"{key} of the failed chunk must not be written")
+		pd.testing.assert_frame_equal(
+			untouched["customers"],
+			expected["customers"][expected["customers"]["name"].isin(inside)].reset_index(drop=True),
+		)
+		nightly.run(as_of=self.as_of, inline=True)
+		self.assert_reference("re-run after a failed chunk")
+
+	def test_a_run_in_progress_is_left_alone_and_a_silent_one_is_abandoned(self):
+		runs = frappe.db.count(nightly.RUN)
+		busy = frappe.get_doc(
+			{"doctype": nightly.RUN, "as_of": self.as_of, "status": "Writing", "heartbeat": now_datetime()}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+		result = nightly.run(as_of=self.as_of, inline=True)
+		self.assertTrue(result.skipped)
+		self.assertEqual(result.run, busy.name)
+		self.assertIn(busy.name, result.message)
+		self.assertEqual(frappe.db.count(nightly.RUN), runs + 1)
+		with patch("frappe.enqueue") as enqueue:
+			message = nightly.enqueue_nightly(as_of=self.as_of)
+		enqueue.assert_not_called()
+		self.assertIn(busy.name, message)
+
+		frappe.db.set_value(
+			nightly.RUN,
+			busy.name,
+			"heartbeat",
+			frappe.utils.add_to_date(now_datetime(), hours=-2),
+			update_modified=False,
+		)
+		frappe.db.commit()
+		result = nightly.run(as_of=self.as_of, inline=True)
+		self.assertFalse(result.skipped)
+		self.assertEqual(frappe.db.get_value(nightly.RUN, busy.name, "status"), "Abandoned")
+		self.assertEqual(frappe.db.get_value(nightly.RUN, result.run, "status"), "Completed")
+		self.assert_reference("after abandoning a silent run")
+
+	def test_a_worker_killed_in_the_middle_of_a_chunk_leaves_it_unwritten_and_a_rerun_completes(self):
+		before = state(self.customers)
+		everyone = sorted(frappe.get_all("Customer", pluck="name"))
+		held = everyone.index(self.customers[0]) // CHUNK + 1
+		update_site_config(nightly.HOLD_KEY, held)
+		update_site_config(nightly.HOLD_KEY + "_seconds", 120)
+		frappe.cache.delete_value(nightly.HELD_KEY)
+		worker = start_worker()
+		try:
+			result = nightly.run(as_of=self.as_of, inline=False)
+			wait_for(
+				lambda: frappe.cache.get_value(nightly.HELD_KEY, expires=True) == held,
+				"the chunk to be held before its commit",
+			)
+			kill(worker)
+		finally:
+			update_site_config(nightly.HOLD_KEY, None)
+			update_site_config(nightly.HOLD_KEY + "_seconds", None)
+			kill(worker)
+		frappe.db.rollback()
+		rows = {row.chunk_no: row for row in self.chunk_rows(result.run)}
+		self.assertEqual({rows[n].status for n in range(1, held)}, {"Done"} if held > 1 else set())
+		self.assertEqual(rows[held].status, "Queued")
+		self.assertEqual(frappe.db.get_value(nightly.RUN, result.run, "status"), "Writing")
+		killed = [c for c in self.customers if rows[held].first_customer <= c <= rows[held].last_customer]
+		self.assertTrue(killed)
+		# the killed chunk's customers show what was stored before: nothing half-written
+		now = state(killed)
+		for key, frame in before.items():
+			subset = frame[frame.iloc[:, 0].isin(killed)].reset_index(drop=True)
+			pd.testing.assert_frame_equal(now[key], subset, obj=key)
+
+		# The worker is gone; the run still looks in progress, so a plain re-run does nothing and
+		# says so, and a forced re-run on a fresh worker completes with the same final state.
+		self.assertTrue(nightly.run(as_of=self.as_of, inline=False).skipped)
+		worker = start_worker()
+		try:
+			again = nightly.run(as_of=self.as_of, inline=False, force=True)
+			wait_for(
+				lambda: frappe.db.get_value(nightly.RUN, again.run, "status") not in nightly.ACTIVE,
+				"the forced re-run to finish",
+			)
+		finally:
+			kill(worker)
+		self.assertEqual(frappe.db.get_value(nightly.RUN, again.run, "status"), "Completed")
+		self.assertEqual(frappe.db.get_value(nightly.RUN, result.run, "status"), "Abandoned")
+		self.assert_reference("forced re-run after the kill")
+
+
+def start_worker() -> subprocess.Popen:
+	"""A real RQ worker of the long queue for this bench, in its own process group."""
+	bench = get_bench_path()
+	return subprocess.Popen(
+		[os.path.join(bench, "env", "bin", "python"), "-m", "frappe.utils.bench_helper", "frappe", "worker"]
+		+ ["--queue", "long"],
+		cwd=os.path.join(bench, "sites"),
+		stdout=open(os.environ.get("LCRM_WORKER_LOG", os.devnull), "ab"),
+		stderr=subprocess.STDOUT,
+		start_new_session=True,
+		env={**os.environ, "PYTHONUNBUFFERED": "1"},
+	)
+
+
+def kill(worker: subprocess.Popen) -> None:
+	"""SIGKILL the worker and its work horse (RQ starts the horse in a session of its own)."""
+	import psutil
+
+	if worker.poll() is not None:
+		return
+	for process in [*psutil.Process(worker.pid).children(recursive=True), psutil.Process(worker.pid)]:
+		with contextlib.suppress(psutil.NoSuchProcess):
+			process.send_signal(signal.SIGKILL)
+	worker.wait(timeout=30)
+
+
+def wait_for(condition, what: str, seconds: float = 120) -> None:
+	deadline = time.monotonic() + seconds
+	while time.monotonic() < deadline:
+		frappe.db.rollback()
+		if condition():
+			return
+		time.sleep(0.5)
+	raise AssertionError(f"timed out waiting for {what}")
