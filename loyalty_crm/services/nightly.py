@@ -199,6 +199,7 @@ def prepare(doc, as_of, timings: dict[str, float], say) -> dict:
 	with timed(timings, "Expire points", say):
 		expired = expiry.expire_points(as_of)
 		expiry.notify_expiring_points(as_of)
+		frappe.db.commit()  # the replica check compares with committed rows
 
 	ladder = tiers.active_ladder()
 	tier_options = tiers.ladder_options() if ladder else None

@@ -395,7 +395,9 @@ def wanted_memberships(
 	return pd.concat(parts, ignore_index=True)[columns]
 
 
-def churn_band_members(profiles: pd.DataFrame, segment, churn_scores: pd.DataFrame | None = None) -> pd.DataFrame:
+def churn_band_members(
+	profiles: pd.DataFrame, segment, churn_scores: pd.DataFrame | None = None
+) -> pd.DataFrame:
 	"""(customer, company, snapshot...) of the Churn Scores in the segment's band (and company);
 	the snapshot comes from the customer's profile where there is one, empty otherwise."""
 	if churn_scores is not None:

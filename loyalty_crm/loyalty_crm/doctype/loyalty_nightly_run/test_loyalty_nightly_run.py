@@ -245,7 +245,9 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 
 	def setUp(self):
 		# a run a failed test left "in progress" must not make the next test's run a no-op
-		frappe.db.sql(f"update `tab{nightly.RUN}` set status = 'Abandoned' where status in %s", (nightly.ACTIVE,))
+		frappe.db.sql(
+			f"update `tab{nightly.RUN}` set status = 'Abandoned' where status in %s", (nightly.ACTIVE,)
+		)
 		forget(self.customers)
 		self.chunk = patch.object(nightly, "CHUNK", CHUNK)
 		self.chunk.start()
