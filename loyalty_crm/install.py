@@ -340,6 +340,7 @@ def after_install():
 	make_survey_secret()
 	make_tier_defaults()
 	make_member_defaults()
+	make_report_scale()
 	frappe.db.commit()
 
 
@@ -352,6 +353,16 @@ def after_migrate():
 	make_survey_secret()
 	make_tier_defaults()
 	make_member_defaults()
+	make_report_scale()
+
+
+def make_report_scale():
+	"""The invoice tables' covering index for the reports, and the reports prepared above a size
+	(services/report_scale.py says why and how)."""
+	from loyalty_crm.services import report_scale
+
+	report_scale.add_customer_day_indexes()
+	report_scale.update_prepared_reports()
 
 
 def make_member_defaults():
@@ -393,6 +404,9 @@ def before_uninstall():
 	tier_setup.delete_email_templates()
 	delete_member_defaults()
 	delete_custom_fields(get_custom_fields())
+	from loyalty_crm.services import report_scale
+
+	report_scale.drop_customer_day_indexes()
 
 
 def delete_member_defaults():

@@ -25,11 +25,13 @@ from loyalty_crm.engine.cohorts import (
 	retention_rates,
 )
 from loyalty_crm.engine.errors import EngineError
+from loyalty_crm.services import report_scale
 
 TRANSACTION_COLUMNS = ["customer", "date", "amount"]
 DEFAULT_HORIZON_MONTHS = 12
 DEFAULT_DISCOUNT_PERCENT = 1.0
 DEFAULT_HISTORY_MONTHS = 24
+TO_DAYS_1970 = 719528  # MariaDB TO_DAYS('1970-01-01'): TO_DAYS counts from year 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,10 +87,17 @@ def fetch_transactions(filters: frappe._dict) -> pd.DataFrame:
 			customer_conditions
 		)
 
+	# With the covering index (services/report_scale.py) MariaDB reads the index in group order:
+	# no table rows, no sort (1M invoices: 10 s -> 5 s, most of what is left is the driver
+	# decoding rows). Without it, SQL_BIG_RESULT groups by sorting rather than through a temporary
+	# table (3x faster at 300k rows). The day goes out as TO_DAYS and the sum as a double: an int
+	# and a float decode faster than a date and a Decimal, a sixth of the read at 1M rows.
+	hint = "" if report_scale.has_customer_day_index() else "SQL_BIG_RESULT"
+
 	def aggregate(table: str, *extra: str) -> str:
-		# SQL_BIG_RESULT: group by sorting, not through a temporary table (3x faster at 300k rows)
 		return f"""
-			select SQL_BIG_RESULT invoice.customer, invoice.posting_date, sum(invoice.base_net_total)
+			select {hint} invoice.customer, to_days(invoice.posting_date),
+				cast(sum(invoice.base_net_total) as double)
 			from `{table}` invoice {join}
 			where {" and ".join([*conditions, *extra])}
 			group by invoice.customer, invoice.posting_date"""
@@ -102,7 +111,9 @@ def fetch_transactions(filters: frappe._dict) -> pd.DataFrame:
 		values,
 	)
 	frame = pd.DataFrame.from_records(rows, columns=TRANSACTION_COLUMNS)
-	frame["date"] = pd.to_datetime(frame["date"])
+	days = frame["date"].to_numpy(dtype="int64") - TO_DAYS_1970
+	# a day count as datetime64[D], then the same resolution pandas gives dates read as dates
+	frame["date"] = pd.to_datetime(days.astype("datetime64[D]"))
 	frame["amount"] = frame["amount"].astype("float64")
 	return frame
 

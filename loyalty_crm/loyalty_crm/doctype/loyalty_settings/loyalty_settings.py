@@ -7,6 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import cint, flt, getdate
 
 from loyalty_crm.engine.points import MAX_PRECISION
+from loyalty_crm.services import report_scale
 from loyalty_crm.services.input_checks import check_numbers
 from loyalty_crm.services.tiers import validate_settings as validate_tier_settings
 
@@ -32,6 +33,7 @@ class LoyaltySettings(Document):
 		validate_tier_settings(self)
 		self.validate_segments()
 		self.validate_churn()
+		report_scale.validate_threshold(self)
 
 	def validate_segments(self):
 		"""Segment settings (window, ABC cut-offs, clusters, lifecycle, RFM table): clear error, nothing saved."""
@@ -47,3 +49,5 @@ class LoyaltySettings(Document):
 
 	def on_update(self):
 		frappe.clear_document_cache(self.doctype, self.doctype)
+		if self.has_value_changed(report_scale.THRESHOLD_FIELD):
+			report_scale.update_prepared_reports()  # the reports follow the new size now, not tomorrow

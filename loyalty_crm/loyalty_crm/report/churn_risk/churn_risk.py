@@ -15,6 +15,7 @@ from frappe.utils import flt, getdate
 
 from loyalty_crm.services import churn
 from loyalty_crm.services.clv import default_company
+from loyalty_crm.services.report_scale import as_of_card
 
 
 def execute(filters=None):
@@ -34,7 +35,11 @@ def execute(filters=None):
 		message = _(
 			"{0} has no trained churn model yet: train one first (bench loyalty-crm train-churn)."
 		).format(filters.company)
-	return columns(), data, message, chart(data), summary(data, run)
+	cards = summary(data, run)
+	scored = [row.scored_on for row in data if row.scored_on]
+	if scored:  # the scores are as of the last scoring; with a prepared result too
+		cards.append(as_of_card(getdate(max(scored)), _("Scored On")))
+	return columns(), data, message, chart(data), cards
 
 
 def rows(filters) -> list[dict]:

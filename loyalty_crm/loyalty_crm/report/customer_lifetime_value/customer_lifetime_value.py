@@ -15,9 +15,11 @@ import frappe
 import numpy as np
 import pandas as pd
 from frappe import _
+from frappe.utils import getdate
 
 from loyalty_crm.engine.errors import EngineError
 from loyalty_crm.services import clv
+from loyalty_crm.services.report_scale import as_of_card
 
 CHART_BINS = 10
 
@@ -54,7 +56,7 @@ def execute(filters=None):
 		data,
 		message,
 		get_chart(customers, has_clv),
-		get_summary(customers, has_clv, currency, horizon),
+		[*get_summary(customers, has_clv, currency, horizon), as_of_card(getdate(filters.to_date))],
 	)
 
 

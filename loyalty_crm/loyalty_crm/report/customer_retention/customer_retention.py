@@ -15,6 +15,7 @@ from frappe import _
 
 from loyalty_crm.engine.errors import EngineError
 from loyalty_crm.services import clv
+from loyalty_crm.services.report_scale import as_of_card
 
 PERIODS = {"Month": "month", "Week": "week"}
 
@@ -44,7 +45,7 @@ def execute(filters=None):
 		get_data(result, period, show_counts),
 		None,
 		get_chart(result.curve, period),
-		get_summary(result, period),
+		[*get_summary(result, period), as_of_card(frappe.utils.getdate(filters.to_date))],
 	)
 
 

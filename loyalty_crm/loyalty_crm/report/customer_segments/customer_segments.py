@@ -8,18 +8,22 @@ site). With a date it computes the segments live as of that date with the same s
 refresh uses, and saves nothing.
 """
 
+from datetime import date
+
 import frappe
 import pandas as pd
 from frappe import _
 from frappe.utils import date_diff, flt, getdate, nowdate
 
 from loyalty_crm.services import segments as service
+from loyalty_crm.services.report_scale import as_of_card
 
 
 def execute(filters=None):
 	filters = frappe._dict(filters or {})
 	rows, as_of, live, notes = members(filters)
-	data = [row_for(row, as_of) for row in rows]
+	labels = {}  # one translation per CLV basis, not one per row (133k rows: 1.8 s of _())
+	data = [row_for(row, as_of, labels) for row in rows]
 	message = (
 		_("Computed live as of {0}; nothing was saved.").format(frappe.format(as_of, "Date"))
 		if live
@@ -29,7 +33,23 @@ def execute(filters=None):
 	message += "".join(f"<br>{frappe.utils.escape_html(note)}" for note in clv_basis_notes(rows, notes))
 	if not data:
 		message = _("No members: refresh the segments, or there is nothing to segment for these filters.")
-	return columns(), data, message, chart(data), summary(data)
+	cards = summary(data)
+	data_as_of = as_of if live else last_refreshed(rows)
+	if data and data_as_of:
+		cards.append(as_of_card(data_as_of))
+	return columns(), data, message, chart(data), cards
+
+
+def last_refreshed(rows: list[dict]):
+	"""The date of the last refresh of the segments shown: what stored memberships are as of."""
+	segments = {row["segment"] for row in rows}
+	if not segments:
+		return None
+	value = frappe.db.sql(
+		"select max(last_refreshed) from `tabCustomer Segment` where name in %(segments)s",
+		{"segments": tuple(segments)},
+	)[0][0]
+	return getdate(value) if value else None
 
 
 def members(filters) -> tuple[list[dict], object, bool]:
@@ -93,11 +113,19 @@ def clv_basis_notes(rows: list[dict], notes: list[str]) -> list[str]:
 	]
 
 
-def row_for(row: dict, as_of) -> dict:
+def row_for(row: dict, as_of, labels: dict | None = None) -> dict:
 	row = dict(row)
-	row["recency_days"] = date_diff(as_of, row["last_purchase"]) if row.get("last_purchase") else None
+	last = row.get("last_purchase")
+	# the stored column is a date already; date_diff would parse both sides again for every row
+	row["recency_days"] = (
+		((as_of - last).days if type(last) is date else date_diff(as_of, last)) if last else None
+	)
 	row["monetary"] = flt(row.get("monetary"), 2)
-	row["clv_basis_label"] = _(row["clv_basis"]) if row.get("clv_basis") else None
+	basis = row.get("clv_basis")
+	if basis and labels is not None:
+		row["clv_basis_label"] = labels.get(basis) or labels.setdefault(basis, _(basis))
+	else:
+		row["clv_basis_label"] = _(basis) if basis else None
 	return row
 
 
