@@ -122,17 +122,19 @@ def _with_descendants(doctype: str, name: str) -> list[str]:
 	return [name, *frappe.db.get_descendants(doctype, name)]
 
 
-def customer_details(customers: list[str]) -> dict[str, dict]:
-	"""Name, segment and tier of the given customers, in one query."""
+def customer_details(customers: list[str]) -> pd.DataFrame:
+	"""Name, segment and tier of the given customers, in one query, indexed by customer.
+
+	Plain tuples into one frame: at 100k customers a dict per row cost more than the query."""
+	columns = ["customer_name", "segment", "tier"]
 	if not customers:
-		return {}
+		return pd.DataFrame(columns=columns, index=pd.Index([], dtype=object))
 	rows = frappe.db.sql(
 		"""select name, customer_name, loyalty_crm_segment, loyalty_crm_tier
 		from `tabCustomer` where name in %(customers)s""",
 		{"customers": tuple(customers)},
-		as_dict=True,
 	)
-	return {row.name: row for row in rows}
+	return pd.DataFrame.from_records(rows, columns=["name", *columns], index="name")
 
 
 # ---------------------------------------------------------------------------------------------

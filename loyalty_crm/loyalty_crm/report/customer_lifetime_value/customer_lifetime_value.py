@@ -121,29 +121,28 @@ def get_columns() -> list[dict]:
 
 
 def get_data(customers: pd.DataFrame, currency: str) -> list[dict]:
+	"""One dict per customer, built column by column (a Python loop over 100k rows cost a second)."""
 	order = "clv" if customers["clv"].notna().any() else "historical_value"
 	customers = customers.sort_values([order, "historical_value"], ascending=False, kind="stable")
-	details = clv.customer_details(customers.index.tolist())
+	details = clv.customer_details(customers.index.tolist()).reindex(customers.index)
 	frame = pd.DataFrame(
 		{
 			"customer": customers.index,
 			"first_purchase": customers["first_purchase"].dt.date.to_numpy(),
 			"last_purchase": customers["last_purchase"].dt.date.to_numpy(),
-			"purchases": customers["frequency"].to_numpy() + 1,
+			"purchases": customers["frequency"].to_numpy().astype("int64") + 1,
 			"historical_value": customers["historical_value"].to_numpy(),
 			"p_alive": customers["p_alive"].to_numpy() * 100,
 			"expected_purchases": customers["expected_purchases"].to_numpy(),
 			"expected_average_spend": customers["expected_average_spend"].to_numpy(),
 			"predicted_clv": customers["clv"].to_numpy(),
+			"customer_name": details["customer_name"].to_numpy(),
+			"segment": details["segment"].to_numpy(),
+			"tier": details["tier"].to_numpy(),
 		}
 	)
 	rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
 	for row in rows:
-		detail = details.get(row["customer"]) or {}
-		row["customer_name"] = detail.get("customer_name")
-		row["segment"] = detail.get("loyalty_crm_segment")
-		row["tier"] = detail.get("loyalty_crm_tier")
-		row["purchases"] = int(row["purchases"])
 		row["currency"] = currency
 	return rows
 
