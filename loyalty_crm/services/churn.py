@@ -38,7 +38,7 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, now_datetime, nowdate
 
 from loyalty_crm.engine.errors import EngineError
-from loyalty_crm.services import customer_days
+from loyalty_crm.services import customer_days, packed_read
 
 SCORE = "Churn Score"
 RUN = "Churn Model Run"
@@ -496,11 +496,11 @@ def score(company: str, as_of=None, progress=None, commit: bool = False) -> Scor
 
 def stored_scores(company: str, customers: list[str] | None = None) -> pd.DataFrame:
 	only = " and customer in %(customers)s" if customers is not None else ""
-	rows = frappe.db.sql(
+	frame = packed_read.read_frame(
 		f"select name, customer, score, risk_band from `tab{SCORE}` where company = %(company)s{only}",
 		{"company": company, "customers": tuple(customers or ("",))},
+		["name", "customer", "score", "risk_band"],
 	)
-	frame = pd.DataFrame(rows, columns=["name", "customer", "score", "risk_band"])
 	frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype("float64").round(SCORE_DECIMALS)
 	return frame
 
@@ -570,14 +570,14 @@ def update_customers(customers: list[str] | None = None) -> int:
 		return 0
 	values = {"customers": tuple(customers or ("",))}
 	only = " where customer in %(customers)s" if customers is not None else ""
-	rows = frappe.db.sql(
+	scores = packed_read.read_frame(
 		f"""
-		select customer, company, risk_band, drivers, scored_on, coalesce(predicted_clv, 0)
+		select customer, company, risk_band, drivers, scored_on, coalesce(predicted_clv, 0) as clv
 		from `tab{SCORE}`{only}
 		""",
 		values,
+		["customer", "company", "risk_band", "drivers", "scored_on", "clv"],
 	)
-	scores = pd.DataFrame(rows, columns=["customer", "company", "risk_band", "drivers", "scored_on", "clv"])
 	scores["clv"] = scores["clv"].astype("float64")
 	main = (
 		scores.assign(_neg=-scores["clv"])
@@ -587,10 +587,11 @@ def update_customers(customers: list[str] | None = None) -> int:
 	)
 	fieldnames = list(CUSTOMER_FIELDS)
 	only = " where name in %(customers)s" if customers is not None else ""
-	stored = frappe.db.sql(
-		f"select name, {', '.join(f'`{f}`' for f in fieldnames)} from `tabCustomer`{only}", values
-	)
-	current = pd.DataFrame(stored, columns=["customer", *fieldnames]).set_index("customer")
+	current = packed_read.read_frame(
+		f"select name as customer, {', '.join(f'`{f}`' for f in fieldnames)} from `tabCustomer`{only}",
+		values,
+		["customer", *fieldnames],
+	).set_index("customer")
 	target = pd.DataFrame(index=current.index)
 	for fieldname, column in CUSTOMER_FIELDS.items():
 		target[fieldname] = main[column].reindex(current.index)

@@ -47,7 +47,7 @@ from loyalty_crm.engine import lifecycle as lifecycle_engine
 from loyalty_crm.engine import rfm as rfm_engine
 from loyalty_crm.engine import segment_rules, value_bands
 from loyalty_crm.engine.errors import EngineError
-from loyalty_crm.services import customer_days
+from loyalty_crm.services import customer_days, packed_read
 
 SEGMENT = "Customer Segment"
 MEMBERSHIP = "Customer Segment Membership"
@@ -469,13 +469,16 @@ def existing_memberships(
 	columns = ["name", "customer", "segment", "company", *SNAPSHOT]
 	if not segment_names or customers == []:
 		return pd.DataFrame(columns=columns)
-	filters = {"segment": ("in", segment_names)}
+	conditions = ["segment in %(segments)s"]
 	if company:
-		filters["company"] = company
+		conditions.append("company = %(company)s")
 	if customers is not None:
-		filters["customer"] = ("in", customers)
-	rows = frappe.get_all(MEMBERSHIP, filters=filters, fields=columns, as_list=True)
-	return pd.DataFrame(rows, columns=columns)
+		conditions.append("customer in %(customers)s")
+	return packed_read.read_frame(
+		f"select {', '.join(f'`{c}`' for c in columns)} from `tab{MEMBERSHIP}` where {' and '.join(conditions)}",
+		{"segments": tuple(segment_names), "company": company, "customers": tuple(customers or ())},
+		columns,
+	)
 
 
 def write_memberships(
@@ -602,17 +605,18 @@ def primary_segments(customers: list[str] | None = None) -> pd.Series:
 	if customers == []:
 		return pd.Series([], dtype=object)
 	only = "where m.customer in %(customers)s" if customers is not None else ""
-	rows = frappe.db.sql(
+	frame = packed_read.read_frame(
 		f"""
 		select m.customer, m.segment, s.priority
 		from `tab{MEMBERSHIP}` m join `tab{SEGMENT}` s on s.name = m.segment
 		{only}
 		""",
 		{"customers": tuple(customers or ())},
+		["customer", "segment", "priority"],
 	)
-	frame = pd.DataFrame(rows, columns=["customer", "segment", "priority"])
 	if frame.empty:
 		return pd.Series([], dtype=object)
+	frame["priority"] = pd.to_numeric(frame["priority"], errors="coerce")
 	frame = frame.sort_values(["customer", "priority", "segment"], kind="mergesort").drop_duplicates(
 		"customer"
 	)
@@ -627,11 +631,11 @@ def update_customers(wanted: pd.DataFrame, customers: list[str] | None = None) -
 		return 0
 	fields = list(CUSTOMER_FIELDS)
 	only = "where name in %(customers)s" if customers is not None else ""
-	stored = frappe.db.sql(
-		f"select name, {', '.join(f'`{f}`' for f in fields)} from `tabCustomer` {only}",
+	current = packed_read.read_frame(
+		f"select name as customer, {', '.join(f'`{f}`' for f in fields)} from `tabCustomer` {only}",
 		{"customers": tuple(customers or ())},
-	)
-	current = pd.DataFrame(stored, columns=["customer", *fields]).set_index("customer")
+		["customer", *fields],
+	).set_index("customer")
 	target = pd.DataFrame(index=current.index)
 	for fieldname, column in CUSTOMER_FIELDS.items():
 		target[fieldname] = wanted[column].reindex(current.index) if column in wanted else None
