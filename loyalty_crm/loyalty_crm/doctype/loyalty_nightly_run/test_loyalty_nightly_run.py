@@ -425,6 +425,62 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		self.assert_reference("forced re-run after the kill")
 
 
+class TestNightlyRunOnReplica(TestLoyaltyNightlyRun):
+	"""The same pipeline with the site's read replica configured: a real second MariaDB loaded
+	with a snapshot of the site after the seeding. The read goes there; every write (chunks,
+	run record) lands on the primary, and the final state is the reference."""
+
+	@classmethod
+	def setUpClass(cls):
+		from loyalty_crm.services.test_replica import skip_without_mariadbd
+		from loyalty_crm.testing_replica import start_replica
+
+		super().setUpClass()
+		skip_without_mariadbd()
+		frappe.db.commit()
+		cls.server = start_replica()
+
+	@classmethod
+	def tearDownClass(cls):
+		if getattr(cls, "server", None):
+			cls.server.stop()
+		super().tearDownClass()
+
+	# the other scenarios do not depend on where the read goes; run the one that does
+	test_a_failing_chunk_is_retried_alone_and_one_failing_for_good_is_reported_and_rerun = None
+	test_a_run_in_progress_is_left_alone_and_a_silent_one_is_abandoned = None
+	test_a_worker_killed_in_the_middle_of_a_chunk_leaves_it_unwritten_and_a_rerun_completes = None
+	test_same_final_state_as_the_separate_stages_then_a_second_run_writes_nothing = None
+
+	def test_the_read_goes_to_the_replica_and_every_write_to_the_primary(self):
+		from loyalty_crm.testing_replica import replica_configured
+
+		replica_runs = int(self.server.sql(f"select count(*) from `tab{nightly.RUN}`")[0][0])
+		with replica_configured(self.server):
+			result = nightly.run(as_of=self.as_of, inline=True)
+		run = frappe.get_doc(nightly.RUN, result.run)
+		self.assertEqual((run.status, run.read_source, run.read_note), ("Completed", "replica", None))
+		self.assert_reference("nightly run read from the replica")
+		self.assertGreater(run.writes, 0)
+		# nothing was written on the replica: no run record, no membership of our customers
+		self.assertEqual(int(self.server.sql(f"select count(*) from `tab{nightly.RUN}`")[0][0]), replica_runs)
+		on_replica = self.server.sql(
+			f"select count(*) from `tabCustomer Segment Membership` where customer like '{PREFIX}%'"
+		)
+		self.assertEqual(int(on_replica[0][0]), len(self.reference["memberships"]))
+
+		# replica down: the run reads the primary, says why, and ends the same
+		self.server.shutdown()
+		forget(self.customers)
+		with replica_configured(self.server):
+			fallback = nightly.run(as_of=self.as_of, inline=True)
+		run = frappe.get_doc(nightly.RUN, fallback.run)
+		self.assertEqual((run.status, run.read_source), ("Completed", "primary"))
+		self.assertTrue(run.read_note)
+		self.assertIn(run.read_note, run.notes)
+		self.assert_reference("nightly run with the replica down")
+
+
 def start_worker() -> subprocess.Popen:
 	"""A real RQ worker of the long queue for this bench, in its own process group."""
 	bench = get_bench_path()
