@@ -198,5 +198,9 @@ def cleanup(frappe) -> None:
 	frappe.db.sql("delete from `tabChurn Model Run` where company = %s", COMPANY)
 	frappe.db.sql("delete from `tabCustomer Segment` where name like %s", SEGMENT_PREFIX + "%")
 	frappe.db.sql("delete from `tabLoyalty Tier` where name like %s", "LCRM Night %")
+	runs = frappe.get_all("Loyalty Nightly Run", {"triggered_by": "Benchmark"}, pluck="name")
+	for run in runs:
+		frappe.db.sql("delete from `tabLoyalty Nightly Chunk` where parent = %s", run)
+		frappe.db.sql("delete from `tabLoyalty Nightly Run` where name = %s", run)
 	frappe.db.sql("delete from `tabCompany` where name = %s", COMPANY)
 	frappe.db.commit()

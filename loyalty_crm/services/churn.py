@@ -453,8 +453,9 @@ def shape_rows(scores: pd.DataFrame) -> pd.DataFrame:
 	out = pd.DataFrame({"customer": scores["customer"].astype(str).to_numpy()})
 	out["score"] = scores["score"].astype("float64").round(SCORE_DECIMALS).to_numpy()
 	out["risk_band"] = scores["band"].astype(str).to_numpy()
-	out["drivers"] = [driver_text(drivers) for drivers in scores["drivers"]]
-	out["drivers_json"] = [_json(list(drivers or [])) for drivers in scores["drivers"]]
+	translated: dict[str, str] = {}  # one _() per sentence template, not per customer
+	out["drivers"] = [driver_text(drivers, translated) for drivers in scores["drivers"]]
+	out["drivers_json"] = [_drivers_json(drivers) for drivers in scores["drivers"]]
 	# Frappe's Float and Currency columns are NOT NULL: a value the engine could not compute
 	# (BG/NBD not fitted on too little data) is stored as 0, as the field descriptions say.
 	for column in ("expected_purchases", "p_alive"):
@@ -466,13 +467,23 @@ def shape_rows(scores: pd.DataFrame) -> pd.DataFrame:
 	return out
 
 
-def driver_text(drivers) -> str:
-	"""The drivers in the site's language, one per line."""
+def driver_text(drivers, translated: dict[str, str] | None = None) -> str:
+	"""The drivers in the site's language, one per line (``translated`` caches the templates)."""
+	translated = {} if translated is None else translated
 	lines = []
 	for driver in drivers or []:
-		values = [_plain(v) for v in driver.get("values") or []]
-		lines.append(_(driver["message"]).format(*values))
+		message = driver["message"]
+		template = translated.get(message)
+		if template is None:
+			template = translated[message] = _(message)
+		lines.append(template.format(*[_plain(v) for v in driver.get("values") or []]))
 	return "\n".join(lines)
+
+
+def _drivers_json(drivers) -> str:
+	"""``_json`` of the drivers; the common case (all numbers finite) without the recursive walk."""
+	text = json.dumps(list(drivers or []), default=_json_default, ensure_ascii=False, sort_keys=True)
+	return _json(list(drivers or [])) if "NaN" in text or "Infinity" in text else text
 
 
 def score(company: str, as_of=None, progress=None, commit: bool = False) -> ScoreResult:

@@ -42,7 +42,6 @@ from frappe.utils import cint, flt, getdate, now_datetime, nowdate
 from threadpoolctl import threadpool_limits
 
 from loyalty_crm.engine import abc as abc_engine
-from loyalty_crm.engine import clusters as cluster_engine
 from loyalty_crm.engine import lifecycle as lifecycle_engine
 from loyalty_crm.engine import rfm as rfm_engine
 from loyalty_crm.engine import segment_rules, value_bands
@@ -172,6 +171,8 @@ def settings_from(doc) -> SegmentSettings:
 		frappe.throw(_("Analysis Window (Days) must be at least 1"), title=_("Customer Segments"))
 	cutoffs = abc_engine.validate_cutoffs((flt(doc.abc_a_cutoff), flt(doc.abc_b_cutoff)))
 	low, high = cint(doc.cluster_k_min), cint(doc.cluster_k_max)
+	from loyalty_crm.engine import clusters as cluster_engine  # scikit-learn: only where clusters are made
+
 	limit_low, limit_high = cluster_engine.K_LIMITS
 	if not limit_low <= low <= high <= limit_high:
 		frappe.throw(
@@ -342,6 +343,8 @@ def compute_profiles(
 				# One thread: k-means on few features gains nothing from more, and a worker
 				# sharing the machine with others is slowed down by oversubscription.
 				with threadpool_limits(limits=1):
+					from loyalty_crm.engine import clusters as cluster_engine
+
 					clusterer = cluster_engine.CustomerClusterer(k_range=config.k_range).fit(profile)
 				profile["cluster"] = clusterer.labels_.astype(str)
 			except EngineError as error:
