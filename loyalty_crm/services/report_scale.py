@@ -105,14 +105,15 @@ def threshold() -> int:
 
 
 def update_prepared_reports(rows: int | None = None) -> frappe._dict:
-	"""Turns ``prepared_report`` on for the four reports above the threshold and off at or below it.
+	"""Turns ``prepared_report`` on for the four reports above the threshold and off at or below it
+	(a threshold of 0 means always on).
 
 	Returns the rows counted, the threshold, whether the reports are now prepared, and the
 	reports whose flag changed (only those are written).
 	"""
 	rows = invoice_rows() if rows is None else rows
 	limit = threshold()
-	prepared = int(rows > limit)
+	prepared = int(limit == 0 or rows > limit)  # 0: always, even on a site with no invoices yet
 	changed = []
 	for report in REPORTS:
 		current = frappe.db.get_value("Report", report, "prepared_report")

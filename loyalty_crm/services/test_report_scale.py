@@ -47,6 +47,7 @@ class TestPreparedReportSwitch(FrappeTestCase):
 		frappe.db.set_single_value("Loyalty Settings", report_scale.THRESHOLD_FIELD, value)
 
 	def test_flag_flips_at_the_threshold(self):
+		sales_invoice(make_customer("LCRM Scale"), rate=10)  # at least one, so the threshold is above 0
 		rows = report_scale.invoice_rows()
 		self.set_threshold(rows)  # exactly at the size: not above it
 		state = report_scale.update_prepared_reports()
@@ -76,9 +77,13 @@ class TestPreparedReportSwitch(FrappeTestCase):
 		self.set_threshold(rows + 1000)
 		report_scale.update_prepared_reports()
 		settings = frappe.get_single("Loyalty Settings")
-		settings.prepared_report_threshold = 0  # every size is above 0
+		settings.prepared_report_threshold = 0  # always, whatever the count (even none)
 		settings.save()
 		self.assertEqual(set(flags().values()), {1})
+		settings = frappe.get_single("Loyalty Settings")
+		settings.prepared_report_threshold = rows + 1
+		settings.save()
+		self.assertEqual(set(flags().values()), {0})
 
 		settings = frappe.get_single("Loyalty Settings")
 		settings.prepared_report_threshold = -5
@@ -87,7 +92,9 @@ class TestPreparedReportSwitch(FrappeTestCase):
 		message = str(raised.exception)
 		self.assertIn("Prepared Reports Above (Invoices)", message)
 		self.assertIn("-5", message)
-		self.assertEqual(frappe.db.get_single_value("Loyalty Settings", report_scale.THRESHOLD_FIELD), 0)
+		stored = frappe.db.get_single_value("Loyalty Settings", report_scale.THRESHOLD_FIELD)
+		self.assertEqual(stored, rows + 1)  # the refused value was not saved
+		self.assertEqual(set(flags().values()), {0})
 
 	def test_daily_and_migrate_hooks_are_registered(self):
 		self.assertIn(
@@ -190,3 +197,49 @@ class TestPreparedRun(FrappeTestCase):
 		ours = frame[frame["customer"].isin(self.customers)].sort_values(key).reset_index(drop=True)
 		pd.testing.assert_frame_equal(ours, plain.sort_values(key).reset_index(drop=True))
 		self.assertIn(-80.0, ours["amount"].tolist())  # the return's own day
+
+
+class TestAsOfCards(FrappeTestCase):
+	"""Prepared results show the summary but not the message: the as-of date must be a card."""
+
+	def tearDown(self):
+		frappe.db.rollback()
+
+	def test_stored_segments_are_as_of_their_last_refresh(self):
+		from loyalty_crm.loyalty_crm.report.customer_segments.customer_segments import execute
+
+		segment = frappe.get_all("Customer Segment", pluck="name", limit=1)[0]
+		customer = make_customer("LCRM Scale")
+		frappe.get_doc(
+			{
+				"doctype": "Customer Segment Membership",
+				"customer": customer,
+				"segment": segment,
+				"company": COMPANY,
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.set_value("Customer Segment", segment, "last_refreshed", "2026-01-15 03:00:00")
+		cards = execute({"company": COMPANY, "segment": segment})[4]
+		as_of = [card["value"] for card in cards if card["label"] == "Data As Of"]
+		self.assertEqual(as_of, [getdate("2026-01-15")])  # not today: the day the memberships were written
+
+	def test_churn_risk_is_as_of_the_latest_scoring(self):
+		from loyalty_crm.loyalty_crm.report.churn_risk.churn_risk import execute
+
+		company = "_Test Company 1"
+		for days_ago in (9, 2):
+			customer = make_customer("LCRM Scale")
+			frappe.get_doc(
+				{
+					"doctype": "Churn Score",
+					"customer": customer,
+					"company": company,
+					"risk_band": "High",
+					"score": 0.6,
+					"scored_on": add_days(nowdate(), -days_ago),
+				}
+			).insert(ignore_permissions=True)
+		columns, data, message, chart, cards = execute({"company": company})
+		scored = [card["value"] for card in cards if card["label"] == "Scored On"]
+		self.assertEqual(scored, [max(getdate(row.scored_on) for row in data)])
+		self.assertGreaterEqual(scored[0], getdate(add_days(nowdate(), -2)))
