@@ -38,7 +38,7 @@ from frappe import _
 from frappe.utils import cint, flt, getdate, now_datetime, nowdate
 
 from loyalty_crm.engine.errors import EngineError
-from loyalty_crm.services import customer_days, packed_read
+from loyalty_crm.services import bulk, customer_days, packed_read
 
 SCORE = "Churn Score"
 RUN = "Churn Model Run"
@@ -556,7 +556,7 @@ def write_scores(
 		for offset in range(0, len(names), UPDATE_CHUNK):
 			frappe.db.delete(SCORE, {"name": ("in", names[offset : offset + UPDATE_CHUNK])})
 		if len(rows):
-			frappe.db.bulk_insert(
+			bulk.insert_rows(
 				SCORE,
 				fields,
 				(
@@ -612,20 +612,17 @@ def update_customers(customers: list[str] | None = None) -> int:
 
 	changed = (text(current) != text(target)).any(axis=1)
 	target = target[changed]
-	names = target.index.tolist()
-	for start in range(0, len(names), UPDATE_CHUNK):
-		chunk = target.iloc[start : start + UPDATE_CHUNK]
-		sets, values = [], []
-		for fieldname in fieldnames:
-			sets.append(f"`{fieldname}` = case name {' '.join(['when %s then %s'] * len(chunk))} end")
-			for customer, value in chunk[fieldname].items():
-				values.extend((customer, None if pd.isna(value) or value == "" else value))
-		values.extend(names[start : start + UPDATE_CHUNK])
-		frappe.db.sql(
-			f"update `tabCustomer` set {', '.join(sets)} where name in ({', '.join(['%s'] * len(chunk))})",
-			values,
-		)
-	return len(names)
+	bulk.update_rows(
+		"Customer",
+		fieldnames,
+		[
+			(customer, *(None if pd.isna(v) or v == "" else v for v in values))
+			for customer, values in zip(
+				target.index, target[fieldnames].itertuples(index=False, name=None), strict=True
+			)
+		],
+	)
+	return len(target)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -209,8 +209,10 @@ def prepare(doc, as_of, timings: dict[str, float], say) -> dict:
 	with timed(timings, "Read", say), replica.reading("nightly") as source:
 		days = customer_days.read(as_of)
 		customers = segments.load_customers()
-		models = {company: churn.active_run(company) for company in days["company"].cat.categories}
-		models = {company: name for company, name in models.items() if name}
+		models = {}
+		if churn.churn_settings().scoring:  # "Score Churn Daily" in Loyalty Settings
+			models = {company: churn.active_run(company) for company in days["company"].cat.categories}
+			models = {company: name for company, name in models.items() if name}
 		side = {company: churn.side_tables(company, as_of) for company in models}
 		points = None
 		if ladder and tier_options["metric"] == "points":

@@ -46,7 +46,7 @@ from loyalty_crm.engine import lifecycle as lifecycle_engine
 from loyalty_crm.engine import rfm as rfm_engine
 from loyalty_crm.engine import segment_rules, value_bands
 from loyalty_crm.engine.errors import EngineError
-from loyalty_crm.services import customer_days, packed_read
+from loyalty_crm.services import bulk, customer_days, packed_read
 
 SEGMENT = "Customer Segment"
 MEMBERSHIP = "Customer Segment Membership"
@@ -529,7 +529,7 @@ def write_memberships(
 			frappe.db.delete(MEMBERSHIP, {"name": ("in", names[offset : offset + UPDATE_CHUNK])})
 		rows = new[new["customer"].isin(chunk)]
 		if len(rows):
-			frappe.db.bulk_insert(
+			bulk.insert_rows(
 				MEMBERSHIP,
 				fields,
 				(
@@ -658,26 +658,22 @@ def update_customers(wanted: pd.DataFrame, customers: list[str] | None = None) -
 	rows = target_n[changed]
 	if rows.empty:
 		return 0
-	names = rows.index.tolist()
-	for start in range(0, len(names), UPDATE_CHUNK):
-		chunk = rows.iloc[start : start + UPDATE_CHUNK]
-		sets, values = [], []
-		for fieldname, column in CUSTOMER_FIELDS.items():
-			cases = " ".join(["when %s then %s"] * len(chunk))
-			sets.append(f"`{fieldname}` = case name {cases} end")
-			for customer, value in chunk[fieldname].items():
-				if column in INT_COLUMNS:
-					value = int(value)
-				else:
-					value = value or None
-				values.extend((customer, value))
-		placeholders = ", ".join(["%s"] * len(chunk))
-		values.extend(chunk.index.tolist())
-		frappe.db.sql(
-			f"update `tabCustomer` set {', '.join(sets)} where name in ({placeholders})",
-			values,
-		)
-	return len(names)
+
+	def value(column: str, raw):
+		return int(raw) if column in INT_COLUMNS else (raw or None)
+
+	fields = list(CUSTOMER_FIELDS)
+	bulk.update_rows(
+		"Customer",
+		fields,
+		[
+			(customer, *(value(CUSTOMER_FIELDS[f], raw) for f, raw in zip(fields, values, strict=True)))
+			for customer, values in zip(
+				rows.index, rows[fields].itertuples(index=False, name=None), strict=True
+			)
+		],
+	)
+	return len(rows)
 
 
 # ---------------------------------------------------------------------------------------------

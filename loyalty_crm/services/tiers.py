@@ -19,6 +19,7 @@ from frappe.utils import add_days, cint, flt, getdate, now_datetime, nowdate
 
 from loyalty_crm.engine import tiers as engine
 from loyalty_crm.engine.errors import EngineError
+from loyalty_crm.services import bulk
 
 TIER = "Loyalty Tier"
 HISTORY = "Loyalty Tier History"
@@ -616,7 +617,7 @@ def write_results(
 				triggered_by,
 			)
 		)
-	frappe.db.bulk_insert(
+	bulk.insert_rows(
 		HISTORY,
 		[
 			"name",
