@@ -297,15 +297,47 @@ def floor_churn(frappe) -> int:
 	)
 
 
+def floor_all_customer_days(frappe) -> int:
+	"""Net amount per company, customer and day up to As Of, every company: what a live segment
+	computation reads (it segments everyone, then the report keeps one company)."""
+	values = {"as_of": TO_DATE}
+
+	def aggregate(table: str, extra: str = "") -> str:
+		return f"""select company, customer, to_days(posting_date), cast(sum(base_net_total) as double)
+			from `{table}` where docstatus = 1 and posting_date <= %(as_of)s {extra}
+			group by company, customer, posting_date"""
+
+	rows = frappe.db.sql(
+		aggregate("tabSales Invoice", "and is_consolidated = 0")
+		+ " union all "
+		+ aggregate("tabPOS Invoice"),
+		values,
+	)
+	return len(rows)
+
+
+# (label, report, filters, floor)
 REPORTS = (
 	(
+		"Customer Lifetime Value",
 		"Customer Lifetime Value",
 		{"company": COMPANY, "from_date": START, "to_date": TO_DATE},
 		floor_transactions,
 	),
-	("Customer Retention", {"company": COMPANY, "from_date": START, "to_date": TO_DATE}, floor_transactions),
-	("Customer Segments", {"company": COMPANY}, floor_segments),
-	("Churn Risk", {"company": COMPANY}, floor_churn),
+	(
+		"Customer Retention",
+		"Customer Retention",
+		{"company": COMPANY, "from_date": START, "to_date": TO_DATE},
+		floor_transactions,
+	),
+	("Customer Segments", "Customer Segments", {"company": COMPANY}, floor_segments),
+	("Churn Risk", "Churn Risk", {"company": COMPANY}, floor_churn),
+)
+LIVE_SEGMENTS = (
+	"Segments, live As Of",
+	"Customer Segments",
+	{"company": COMPANY, "as_of": TO_DATE},
+	floor_all_customer_days,
 )
 
 
@@ -327,9 +359,9 @@ def timed(function, *args) -> tuple[float, object]:
 	return time.perf_counter() - started, result
 
 
-def measure(frappe, repeat: int, profile: bool) -> list[dict]:
+def measure(frappe, repeat: int, profile: bool, live_segments: bool = False) -> list[dict]:
 	results = []
-	for name, filters, floor in REPORTS:
+	for label, name, filters, floor in (*REPORTS, LIVE_SEGMENTS) if live_segments else REPORTS:
 		floor(frappe)  # warm the buffer pool and the imports: neither is what we measure
 		run_report(frappe, name, filters)
 		report_times, floor_times, json_times = [], [], []
@@ -340,7 +372,7 @@ def measure(frappe, repeat: int, profile: bool) -> list[dict]:
 			report_times.append(report_seconds)
 			json_times.append(json_seconds)
 		line = {
-			"report": name,
+			"report": label,
 			"rows": len(result["result"]),
 			"sql_rows": rows,
 			"report_s": min(report_times),
@@ -351,7 +383,7 @@ def measure(frappe, repeat: int, profile: bool) -> list[dict]:
 		line["ratio"] = line["report_s"] / line["floor_s"]
 		results.append(line)
 		print(
-			f"{name:<24} {line['rows']:>9,} rows  report {line['report_s']:6.2f} s  SQL floor "
+			f"{label:<24} {line['rows']:>9,} rows  report {line['report_s']:6.2f} s  SQL floor "
 			f"{line['floor_s']:6.2f} s ({rows:,} rows)  ratio {line['ratio']:5.2f}  JSON {line['json_s']:5.2f} s  "
 			f"peak {line['peak_mb']:6.0f} MB",
 			flush=True,
@@ -377,6 +409,11 @@ def main() -> None:
 		"--repeat", type=int, default=2, help="runs of each report and floor (the best counts)"
 	)
 	parser.add_argument("--profile", action="store_true", help="cProfile each report once more")
+	parser.add_argument(
+		"--live-segments",
+		action="store_true",
+		help="also the Segments report with an As Of date (computes the segments live, saves nothing)",
+	)
 	parser.add_argument("--cleanup", action="store_true", help="only remove the benchmark data")
 	parser.add_argument("--keep", action="store_true", help="keep the data (remove later with --cleanup)")
 	parser.add_argument("--reuse", action="store_true", help="use the data a --keep run left")
@@ -395,11 +432,13 @@ def main() -> None:
 			f"Frappe {versions['frappe']}, ERPNext {versions['erpnext']}, {os.cpu_count()} CPU(s), "
 			f"load average {os.getloadavg()[0]:.1f}; best of {args.repeat} runs each"
 		)
-		results = measure(frappe, args.repeat, args.profile)
-		worst = max(results, key=lambda line: line["ratio"])
+		results = measure(frappe, args.repeat, args.profile, args.live_segments)
+		# the target is for the reports as the desk opens them; a live As Of recomputes every segment
+		standard = [line for line in results if line["report"] != LIVE_SEGMENTS[0]]
+		worst = max(standard, key=lambda line: line["ratio"])
 		verdict = "OK" if worst["ratio"] <= TARGET_RATIO else "ABOVE TARGET"
 		print(
-			f"target: every report <= {TARGET_RATIO:.0f}x its SQL floor: {verdict} "
+			f"target: every report (default filters) <= {TARGET_RATIO:.0f}x its SQL floor: {verdict} "
 			f"(worst {worst['report']}, {worst['ratio']:.2f}x); peak {peak_rss_mb():.0f} MB"
 		)
 	finally:
