@@ -7,16 +7,19 @@ churn). Here a coordinator job
 2. reads once, on the read replica when the site has a healthy one (``services.replica``):
    the customer-days of every invoice (``services.customer_days``), the customers, the churn
    side tables of each company with a model, and the ledger's points when tiers climb on points;
-3. hands the same frames to every stage's engine: segment profiles (RFM, ABC, CLV bands,
-   lifecycle, clusters) and wanted memberships, churn scores with predicted CLV, the tier
-   ladder's metric;
-4. splits the customers into chunks (sorted by name), puts each chunk's wanted state in the
-   cache (Redis, which every worker machine shares) and enqueues one job per chunk on ``long``.
+3. hands the same frames to every stage's engine, one stage after the other: the tier
+   ladder's metric, churn scores with predicted CLV, segment profiles (RFM, ABC, CLV bands,
+   lifecycle, clusters) and wanted memberships;
+4. as soon as a stage is computed, splits the customers into chunks (sorted by name), puts
+   each chunk's wanted state in the cache (Redis, which every worker machine shares) and
+   enqueues one job per chunk on ``long``: workers write the tiers while churn is computed,
+   and churn scores while segments are computed.
 
-A chunk job compares its customers' wanted state with what is stored and writes only the
-differences (memberships, Customer fields, tier changes and history, Churn Scores), then marks
-itself done, all in ONE transaction: a chunk is applied completely or not at all, so a kill at
-any moment leaves no half-written chunk. A failed chunk is retried alone (up to
+A chunk job compares its customers' wanted state in its stage with what is stored and writes
+only the differences (tier changes and history; Churn Scores and the Customer's churn fields;
+memberships and the Customer's segment fields), then marks itself done, all in ONE
+transaction: a chunk is applied completely or not at all, so a kill at any moment leaves no
+half-written chunk. A failed chunk is retried alone (up to
 ``MAX_ATTEMPTS``); the last chunk to finish closes the run (member counts, e-mail group actions,
 the day's downgrade-notice marker). Re-running the whole pipeline after a crash gives the same
 final state: every chunk compares with what is stored, so what an earlier run wrote is not
@@ -51,6 +54,7 @@ JOB_TIMEOUT = 3600
 STALE_MINUTES = 30
 ACTIVE = ("Queued", "Reading", "Computing", "Writing", "Finalizing")
 JOB_ID = "loyalty_crm:nightly"
+WRITABLE = ("Computing", "Writing")  # run states in which queued chunks are applied
 CACHE_SECONDS = 2 * 24 * 3600
 # A test hook: the chunk with this number waits this many seconds before its commit, so a test
 # can kill the worker in the middle of a chunk. Site config, never set in production.
@@ -162,9 +166,7 @@ def run(
 	frappe.db.commit()
 	timings: dict[str, float] = {}
 	try:
-		plan = prepare(doc, as_of, timings, say)
-		doc.reload()
-		enqueue_chunks(doc, plan, inline=inline, say=say)
+		prepare(doc, as_of, timings, say, inline=inline)
 	except Exception:
 		frappe.db.rollback()
 		frappe.db.set_value(
@@ -195,8 +197,9 @@ def set_status(doc, status: str, **values) -> None:
 	frappe.db.commit()
 
 
-def prepare(doc, as_of, timings: dict[str, float], say) -> dict:
-	"""Expiry, the shared read and every stage's computation; returns the plan for the chunks."""
+def prepare(doc, as_of, timings: dict[str, float], say, inline: bool = False) -> None:
+	"""Expiry, the shared read, then each stage's computation; each stage's chunks are queued as
+	soon as that stage is computed, so workers write one stage while the next is computed."""
 	from loyalty_crm.services import expiry, replica  # the coordinator's alone: chunk jobs import less
 
 	with timed(timings, "Expire points", say):
@@ -219,6 +222,11 @@ def prepare(doc, as_of, timings: dict[str, float], say) -> dict:
 			start, end = tier_window(as_of, tier_options)
 			points = tiers.window_metric("points", start, end)
 		stored_bands = stored_churn_bands(exclude=list(models))
+	notes: list[str] = [_("{0} lapsed points rows expired").format(expired)] if expired else []
+	if source.reason:
+		notes.append(source.reason)
+	names = sorted(customers.index.astype(str))
+	ranges = [names[first : first + CHUNK] for first in range(0, len(names), CHUNK)]
 	set_status(
 		doc,
 		"Computing",
@@ -226,11 +234,17 @@ def prepare(doc, as_of, timings: dict[str, float], say) -> dict:
 		read_note=source.reason,
 		customer_days=len(days),
 		customers=len(customers),
+		notes="\n".join(str(n) for n in notes) or None,
 	)
-	notes: list[str] = [_("{0} lapsed points rows expired").format(expired)] if expired else []
-	if source.reason:
-		notes.append(source.reason)
+	queue = ChunkQueue(doc.name, str(as_of), ranges, inline=inline, say=say)
 
+	with timed(timings, "Tiers", say):
+		if ladder:
+			if points is None:
+				start, end = tier_window(as_of, tier_options)
+				earn_on_grand = tiers.settings().earn_on == "Grand Total"
+				points = customer_days.window_metric(days, tier_options["metric"], start, end, earn_on_grand)
+			queue.add("tiers", {"values": points, "send_notices": tiers.notices_due(as_of)})
 	with timed(timings, "Churn scores", say):
 		scores = {}
 		for company, run_name in models.items():
@@ -244,6 +258,8 @@ def prepare(doc, as_of, timings: dict[str, float], say) -> dict:
 				)
 			except frappe.ValidationError as error:
 				notes.append(_("{0}: churn not scored ({1})").format(company, error))
+		if scores:
+			queue.add("churn", {"scores": scores, "models": models})
 	with timed(timings, "Segments", say):
 		config = segments.segment_settings()
 		segment_rows = segments.load_segments()
@@ -257,33 +273,18 @@ def prepare(doc, as_of, timings: dict[str, float], say) -> dict:
 			ignore_index=True,
 		)
 		wanted = segments.wanted_memberships(profiles, customers, segment_rows, churn_scores=bands)
-		main = segments.main_values(profiles)
-	with timed(timings, "Tiers", say):
-		tier_values = None
-		if ladder:
-			if points is not None:
-				tier_values = points
-			else:
-				start, end = tier_window(as_of, tier_options)
-				earn_on_grand = tiers.settings().earn_on == "Grand Total"
-				tier_values = customer_days.window_metric(
-					days, tier_options["metric"], start, end, earn_on_grand
-				)
-	plan = {
-		"as_of": str(as_of),
-		"customers": sorted(customers.index.astype(str)),
-		"segment_names": [row.name for row in segment_rows],
-		"memberships": wanted,
-		"main": main,
-		"tier_values": tier_values,
-		"send_notices": bool(ladder) and tiers.notices_due(as_of),
-		"churn": scores,
-		"models": models,
-	}
+		queue.add(
+			"segments",
+			{
+				"memberships": wanted,
+				"main": segments.main_values(profiles),
+				"segment_names": [row.name for row in segment_rows],
+			},
+		)
 	frappe.db.set_value(
 		RUN, doc.name, "notes", "\n".join(str(n) for n in notes) or None, update_modified=False
 	)
-	return plan
+	queue.close()
 
 
 def tier_window(as_of, options: dict):
@@ -310,59 +311,84 @@ def cache_key(run_name: str, chunk_no: int) -> str:
 	return f"loyalty_crm:nightly:{run_name}:{chunk_no}"
 
 
-def chunk_payload(plan: dict, names: list[str]) -> dict:
-	"""The part of the plan one chunk of customers needs (small enough for the cache)."""
-	members = plan["memberships"]
-	tier_values = plan["tier_values"]
+def part_for(frame, names: list[str], column: str | None = "customer"):
+	"""The rows of ``frame`` (a DataFrame or Series) that belong to the chunk's customers."""
+	keys = frame.index if column is None else frame[column]
+	return frame[keys.isin(names)]
+
+
+def stage_payload(stage: str, state: dict, names: list[str]) -> dict:
+	"""The part of a stage's computed state one chunk of customers needs."""
+	if stage == "tiers":
+		return {"values": part_for(state["values"], names, None), "send_notices": state["send_notices"]}
+	if stage == "churn":
+		return {
+			"scores": {
+				company: part_for(frame, names).reset_index(drop=True)
+				for company, frame in state["scores"].items()
+			},
+			"models": state["models"],
+		}
 	return {
-		"as_of": plan["as_of"],
-		"customers": names,
-		"segment_names": plan["segment_names"],
-		"memberships": members[members["customer"].isin(names)].reset_index(drop=True),
-		"main": plan["main"][plan["main"].index.isin(names)],
-		"tier_values": None if tier_values is None else tier_values[tier_values.index.isin(names)],
-		"send_notices": plan["send_notices"],
-		"churn": {
-			company: frame[frame["customer"].isin(names)].reset_index(drop=True)
-			for company, frame in plan["churn"].items()
-		},
-		"models": plan["models"],
+		"memberships": part_for(state["memberships"], names).reset_index(drop=True),
+		"main": part_for(state["main"], names, None),
+		"segment_names": state["segment_names"],
 	}
 
 
-def enqueue_chunks(doc, plan: dict, inline: bool, say) -> None:
-	names = plan["customers"]
-	chunks = [names[first : first + CHUNK] for first in range(0, len(names), CHUNK)]
-	for number, part in enumerate(chunks, start=1):
-		frappe.cache.set_value(
-			cache_key(doc.name, number), chunk_payload(plan, part), expires_in_sec=CACHE_SECONDS
+class ChunkQueue:
+	"""Puts each stage's chunks in the cache and on the queue (or applies them here, inline)."""
+
+	def __init__(self, run_name: str, as_of: str, ranges: list[list[str]], inline: bool, say):
+		self.run_name, self.as_of, self.ranges, self.inline, self.say = run_name, as_of, ranges, inline, say
+		self.number = 0
+
+	def add(self, stage: str, state: dict) -> None:
+		first_number = self.number + 1
+		for names in self.ranges:
+			self.number += 1
+			payload = {
+				"stage": stage,
+				"as_of": self.as_of,
+				"customers": names,
+				**stage_payload(stage, state, names),
+			}
+			frappe.cache.set_value(
+				cache_key(self.run_name, self.number), payload, expires_in_sec=CACHE_SECONDS
+			)
+			frappe.get_doc(
+				{
+					"doctype": CHUNK_DOCTYPE,
+					"parent": self.run_name,
+					"parenttype": RUN,
+					"parentfield": "chunks",
+					"idx": self.number,
+					"chunk_no": self.number,
+					"stage": stage,
+					"first_customer": names[0],
+					"last_customer": names[-1],
+					"customers": len(names),
+					"status": "Queued",
+				}
+			).db_insert()
+		frappe.db.sql(
+			f"update `tab{RUN}` set chunks_total = %s, heartbeat = %s where name = %s",
+			(self.number, now_datetime(), self.run_name),
 		)
-		doc.append(
-			"chunks",
-			{
-				"chunk_no": number,
-				"first_customer": part[0],
-				"last_customer": part[-1],
-				"customers": len(part),
-				"status": "Queued",
-			},
-		)
-	doc.status = "Writing"
-	doc.chunks_total = len(chunks)
-	doc.heartbeat = now_datetime()
-	doc.save(ignore_permissions=True)
-	frappe.db.commit()
-	if not chunks:
-		maybe_finalize(doc.name)
-		return
-	for number in range(1, len(chunks) + 1):
-		if inline:
-			say(_("Chunk {0} of {1}").format(number, len(chunks)))
-			attempt = 1
-			while run_chunk(doc.name, number, attempt, requeue=False) == "retry":
-				attempt += 1
-		else:
-			enqueue_chunk(doc.name, number, 1)
+		frappe.db.commit()
+		for number in range(first_number, self.number + 1):
+			if self.inline:
+				self.say(_("Chunk {0} of {1}").format(number, self.number))
+				attempt = 1
+				while run_chunk(self.run_name, number, attempt, requeue=False) == "retry":
+					attempt += 1
+			else:
+				enqueue_chunk(self.run_name, number, 1)
+
+	def close(self) -> None:
+		"""Every stage is queued: from now on the last chunk to finish closes the run."""
+		set_status(frappe._dict(name=self.run_name), "Writing")
+		maybe_finalize(self.run_name)
 
 
 def enqueue_chunk(run_name: str, chunk_no: int, attempt: int) -> None:
@@ -390,7 +416,7 @@ def run_chunk(run_name: str, chunk_no: int, attempt: int = 1, requeue: bool = Tr
 	row = frappe.db.get_value(
 		CHUNK_DOCTYPE, {"parent": run_name, "chunk_no": chunk_no}, ["name", "status"], as_dict=True
 	)
-	if not row or row.status != "Queued" or frappe.db.get_value(RUN, run_name, "status") != "Writing":
+	if not row or row.status != "Queued" or frappe.db.get_value(RUN, run_name, "status") not in WRITABLE:
 		return "done"  # already applied, or the run was abandoned: nothing to do
 	payload = frappe.cache.get_value(cache_key(run_name, chunk_no), expires=True)
 	try:
@@ -453,32 +479,35 @@ def hold(chunk_no: int) -> None:
 
 
 def apply_chunk(payload: dict) -> int:
-	"""Write what differs for the chunk's customers; returns the number of rows written."""
+	"""Write what differs for the chunk's customers in its stage; returns the rows written."""
 	customers = payload["customers"]
 	as_of = getdate(payload["as_of"])
-	inserted, deleted = segments.write_memberships(
-		payload["memberships"], payload["segment_names"], customers=customers
-	)
-	writes = inserted + deleted
-	writes += segments.update_customers(segments.with_primary(payload["main"], customers), customers)
-	if payload["tier_values"] is not None:
+	if payload["stage"] == "tiers":
 		summary = tiers.evaluate_all(
 			as_of,
 			customers=customers,
-			values=payload["tier_values"],
+			values=payload["values"],
 			commit=False,
 			send_notices=payload["send_notices"],
 			triggered_by="Daily Evaluation",
 		)
-		writes += summary["history_rows"] + summary["customers_written"]
-	for company, wanted in payload["churn"].items():
-		added, changed, removed = churn.write_scores(
-			company, wanted, payload["models"][company], as_of, customers=customers
-		)
-		writes += added + changed + removed
-	if payload["churn"]:
-		writes += churn.update_customers(customers)
-	return writes
+		return summary["history_rows"] + summary["customers_written"]
+	if payload["stage"] == "churn":
+		writes = 0
+		for company, wanted in payload["scores"].items():
+			added, changed, removed = churn.write_scores(
+				company, wanted, payload["models"][company], as_of, customers=customers
+			)
+			writes += added + changed + removed
+		return writes + churn.update_customers(customers)
+	inserted, deleted = segments.write_memberships(
+		payload["memberships"], payload["segment_names"], customers=customers
+	)
+	return (
+		inserted
+		+ deleted
+		+ segments.update_customers(segments.with_primary(payload["main"], customers), customers)
+	)
 
 
 # ---------------------------------------------------------------------------------------------

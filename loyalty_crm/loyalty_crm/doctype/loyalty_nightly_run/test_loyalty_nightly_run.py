@@ -29,6 +29,7 @@ COMPANY = "_LCRM Nightly Co"
 PREFIX = "LCRM-NT-"
 SEGMENT_PREFIX = "LCRM NT "
 CHUNK = 60
+SEGMENT_FIELDS = set(segments.CUSTOMER_FIELDS)
 RESULT_TABLES = ("Customer Segment Membership", "Churn Score", "Loyalty Tier History")
 CUSTOMER_FIELDS = (
 	"loyalty_crm_tier",
@@ -261,11 +262,14 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		for key, frame in self.reference.items():
 			pd.testing.assert_frame_equal(now[key], frame, obj=f"{message}: {key}")
 
-	def chunk_rows(self, run: str) -> list[dict]:
+	def chunk_rows(self, run: str, stage: str | None = None) -> list[dict]:
+		filters = {"parent": run}
+		if stage:
+			filters["stage"] = stage
 		return frappe.get_all(
 			"Loyalty Nightly Chunk",
-			filters={"parent": run},
-			fields=["chunk_no", "status", "attempts", "writes", "first_customer", "last_customer"],
+			filters=filters,
+			fields=["chunk_no", "stage", "status", "attempts", "writes", "first_customer", "last_customer"],
 			order_by="chunk_no",
 		)
 
@@ -279,7 +283,12 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		self.assertEqual(run.status, "Completed", run.error)
 		total = frappe.db.count("Customer")
 		self.assertEqual(run.customers, total)
-		self.assertEqual(run.chunks_total, -(-total // CHUNK))
+		stages = ("tiers", "churn", "segments")  # in the order they are computed and queued
+		self.assertEqual(run.chunks_total, len(stages) * -(-total // CHUNK))
+		self.assertEqual(
+			[row.stage for row in self.chunk_rows(first.run)],
+			[s for s in stages for _ in range(-(-total // CHUNK))],
+		)
 		self.assertEqual(run.chunks_done, run.chunks_total)
 		self.assertGreater(run.writes, 0)
 		self.assertEqual(run.read_source, "primary")
@@ -304,20 +313,24 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 
 		with patch.object(nightly, "apply_chunk", flaky):
 			result = nightly.run(as_of=self.as_of, inline=True)
-		rows = {row.first_customer: row for row in self.chunk_rows(result.run)}
-		ours = next(row for first, row in rows.items() if first <= self.customers[0] <= row.last_customer)
-		self.assertEqual((ours.status, ours.attempts), ("Done", 2))
-		self.assertEqual({row.attempts for row in rows.values() if row is not ours}, {1})
+		rows = self.chunk_rows(result.run)
+		retried = [row for row in rows if row.attempts != 1]
+		self.assertEqual(len(retried), 1)
+		ours = retried[0]
+		self.assertEqual((ours.status, ours.attempts, ours.first_customer), ("Done", 2, self.customers[0]))
+		self.assertEqual({row.status for row in rows}, {"Done"})
 		self.assertEqual(frappe.db.get_value(nightly.RUN, result.run, "status"), "Completed")
 		self.assert_reference("after a retried chunk")
 
-		# A chunk that keeps failing: the run says so, its customers keep their stored state
-		# (no half-written chunk), and the next run completes it.
+		# A segments chunk that keeps failing after writing part of its rows: the run says so,
+		# its customers keep their stored memberships and segment fields (no half-written
+		# chunk), the other stages of the same customers are written, and the next run
+		# completes it.
 		forget(self.customers)
 		before = state(self.customers)
 
 		def broken(payload):
-			if payload["customers"][0] <= self.customers[0] <= payload["customers"][-1]:
+			if payload["stage"] == "segments" and self.customers[0] in payload["customers"]:
 				segments.write_memberships(
 					payload["memberships"], payload["segment_names"], customers=payload["customers"]
 				)
@@ -329,20 +342,21 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		run = frappe.get_doc(nightly.RUN, failed.run)
 		self.assertEqual(run.status, "Completed with Errors")
 		self.assertEqual(run.chunks_failed, 1)
-		self.assertIn(str(ours.chunk_no), run.summary)
 		bad = next(row for row in run.chunks if row.status == "Failed")
-		self.assertEqual(bad.attempts, nightly.MAX_ATTEMPTS)
+		self.assertEqual((bad.stage, bad.attempts), ("segments", nightly.MAX_ATTEMPTS))
+		self.assertIn(str(bad.chunk_no), run.summary)
 		self.assertIn("simulated failure", bad.error)
 		inside = [c for c in self.customers if bad.first_customer <= c <= bad.last_customer]
-		self.assertTrue(inside)
+		self.assertIn(self.customers[0], inside)
 		untouched = state(inside)
-		expected = {key: frame for key, frame in before.items()}
-		for key in ("memberships", "scores", "tier_history"):
-			self.assertTrue(untouched[key].empty, f"{key} of the failed chunk must not be written")
+		self.assertTrue(untouched["memberships"].empty, "the failed chunk's memberships must not be written")
+		segment_fields = ["name", *(f for f in CUSTOMER_FIELDS if f in SEGMENT_FIELDS)]
 		pd.testing.assert_frame_equal(
-			untouched["customers"],
-			expected["customers"][expected["customers"]["name"].isin(inside)].reset_index(drop=True),
+			untouched["customers"][segment_fields],
+			normal(before["customers"][before["customers"]["name"].isin(inside)])[segment_fields],
 		)
+		reference = self.reference["scores"]
+		self.assertEqual(len(untouched["scores"]), int(reference["customer"].isin(inside).sum()))
 		nightly.run(as_of=self.as_of, inline=True)
 		self.assert_reference("re-run after a failed chunk")
 
@@ -379,7 +393,7 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 	def test_a_worker_killed_in_the_middle_of_a_chunk_leaves_it_unwritten_and_a_rerun_completes(self):
 		before = state(self.customers)
 		everyone = sorted(frappe.get_all("Customer", pluck="name"))
-		held = everyone.index(self.customers[0]) // CHUNK + 1
+		held = everyone.index(self.customers[0]) // CHUNK + 1  # its tiers chunk: the first stage
 		update_site_config(nightly.HOLD_KEY, held)
 		update_site_config(nightly.HOLD_KEY + "_seconds", 120)
 		frappe.cache.delete_value(nightly.HELD_KEY)
