@@ -537,6 +537,7 @@ def write_scores(
 		| (joined["risk_band"].astype(str).to_numpy() != joined["risk_band_stored"].astype(str).to_numpy())
 	)
 	writes = joined[is_new | changed].copy()
+	writes["_existing"] = ~is_new[is_new | changed]
 	gone = stored[~stored.index.isin(set(wanted["customer"]))]
 	touched = sorted(set(writes["customer"]) | set(gone.index))
 	if not touched:
@@ -552,7 +553,9 @@ def write_scores(
 	for start in range(0, len(touched), CHUNK_CUSTOMERS):
 		chunk = set(touched[start : start + CHUNK_CUSTOMERS])
 		rows = writes[writes["customer"].isin(chunk)]
-		names = [*rows["name"], *gone.loc[gone.index.isin(chunk), "name"]]
+		# only rows that exist are deleted: a DELETE of names not in the table takes gap locks
+		# that deadlock with another chunk's inserts (seen with two workers at 1M invoices)
+		names = [*rows.loc[rows["_existing"], "name"], *gone.loc[gone.index.isin(chunk), "name"]]
 		for offset in range(0, len(names), UPDATE_CHUNK):
 			frappe.db.delete(SCORE, {"name": ("in", names[offset : offset + UPDATE_CHUNK])})
 		if len(rows):

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import frappe
 import pandas as pd
-from frappe import _
+from frappe import _, _lt
 from frappe.utils import add_to_date, cint, flt, get_datetime, getdate, now_datetime, nowdate
 
 from loyalty_crm.services import churn, customer_days, segments, tiers
@@ -49,7 +49,7 @@ CHUNK_DOCTYPE = "Loyalty Nightly Chunk"
 # app (about half a second), so chunks are large; a chunk is still one transaction of a size
 # InnoDB handles easily (10k customers' memberships, scores and tier rows on a first run).
 CHUNK = 10_000
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 5  # deadlocks between parallel chunks are transient; a retry goes to the back of the queue
 JOB_TIMEOUT = 3600
 STALE_MINUTES = 30
 ACTIVE = ("Queued", "Reading", "Computing", "Writing", "Finalizing")
@@ -60,6 +60,16 @@ CACHE_SECONDS = 2 * 24 * 3600
 # can kill the worker in the middle of a chunk. Site config, never set in production.
 HOLD_KEY = "loyalty_crm_nightly_test_hold_chunk"
 HELD_KEY = "loyalty_crm:nightly:held_chunk"  # cache: the chunk now held (what the test waits for)
+
+
+# Phase names: timings are keyed by the English name, progress is said in the site's language.
+PHASES = {
+	"Expire points": _lt("Expire points"),
+	"Read": _lt("Read"),
+	"Tiers": _lt("Tiers"),
+	"Churn scores": _lt("Churn scores"),
+	"Segments": _lt("Segments"),
+}
 
 
 @dataclass
@@ -185,7 +195,7 @@ def run(
 @contextlib.contextmanager
 def timed(timings: dict[str, float], name: str, say):
 	started = time.perf_counter()
-	say(_("{0}...").format(_(name)))
+	say(_("{0}...").format(PHASES[name]))
 	yield
 	timings[name] = round(time.perf_counter() - started, 3)
 
@@ -553,7 +563,7 @@ def finalize(run_name: str) -> None:
 		_("{0} customers in {1} chunks; rows written: {2}").format(
 			doc.customers, doc.chunks_total, cint(frappe.db.get_value(RUN, run_name, "writes"))
 		),
-		_("Read from: {0}").format(_(doc.read_source or "primary")),
+		_("Read from: {0}").format(_("replica") if doc.read_source == "replica" else _("primary")),
 	]
 	if email_added:
 		lines.append(_("Email group members added: {0}").format(email_added))
