@@ -72,6 +72,9 @@ PHASES = {
 }
 
 
+STAGE_PHASE = {"tiers": "Tiers", "churn": "Churn scores", "segments": "Segments"}
+
+
 @dataclass
 class NightlyResult:
 	run: str | None = None
@@ -386,9 +389,14 @@ class ChunkQueue:
 			(self.number, now_datetime(), self.run_name),
 		)
 		frappe.db.commit()
+		label = PHASES[STAGE_PHASE[stage]]
 		for number in range(first_number, self.number + 1):
 			if self.inline:
-				self.say(_("Chunk {0} of {1}").format(number, self.number))
+				self.say(
+					_("{0}: chunk {1} of {2}").format(
+						label, number - first_number + 1, self.number - first_number + 1
+					)
+				)
 				attempt = 1
 				while run_chunk(self.run_name, number, attempt, requeue=False) == "retry":
 					attempt += 1
