@@ -24,6 +24,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import get_bench_path, now_datetime
 
 from loyalty_crm.services import churn, nightly, segments, tiers
+from loyalty_crm.testing import set_tier_ladder, set_tier_settings
 
 COMPANY = "_LCRM Nightly Co"
 PREFIX = "LCRM-NT-"
@@ -61,6 +62,10 @@ class SiteState:
 		self.customers = frappe.db.sql(f"select name, {fields} from `tabCustomer`", as_dict=True)
 		self.segments = frappe.db.sql("select name, member_count, last_refreshed from `tabCustomer Segment`")
 		self.notice = frappe.db.get_default(tiers.NOTICE_SENT_KEY)
+		self.settings = frappe.db.sql(
+			"select * from `tabSingles` where doctype = 'Loyalty Settings'", as_dict=True
+		)
+		self.ladder = frappe.db.sql("select * from `tabLoyalty Tier`", as_dict=True)
 
 	def restore(self):
 		for table, rows in self.rows.items():
@@ -78,6 +83,18 @@ class SiteState:
 				update_modified=False,
 			)
 		frappe.db.set_default(tiers.NOTICE_SENT_KEY, self.notice)
+		frappe.db.sql("delete from `tabSingles` where doctype = 'Loyalty Settings'")
+		for row in self.settings:
+			frappe.db.sql(
+				"insert into `tabSingles` (doctype, field, value) values (%s, %s, %s)",
+				(row.doctype, row.field, row.value),
+			)
+		frappe.db.sql("delete from `tabLoyalty Tier`")
+		if self.ladder:
+			frappe.db.bulk_insert(
+				"Loyalty Tier", list(self.ladder[0]), [tuple(row.values()) for row in self.ladder]
+			)
+		frappe.clear_document_cache("Loyalty Settings", "Loyalty Settings")
 		frappe.db.commit()
 
 
@@ -231,6 +248,12 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		super().setUpClass()
 		cleanup()
 		cls.site_state = SiteState()
+		# the settings the runs depend on, whatever earlier tests left (SiteState puts them back)
+		set_tier_settings()
+		if not tiers.active_ladder():
+			set_tier_ladder()
+		frappe.db.set_single_value("Loyalty Settings", "enable_churn_scoring", 1)
+		frappe.clear_document_cache("Loyalty Settings", "Loyalty Settings")
 		cls.as_of, cls.customers = seed()
 		# The reference: the stages run one after the other, as before the pipeline.
 		churn.score(COMPANY, as_of=cls.as_of, commit=True)
@@ -275,7 +298,8 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 
 	def test_same_final_state_as_the_separate_stages_then_a_second_run_writes_nothing(self):
 		self.assertTrue(len(self.reference["memberships"]) and len(self.reference["scores"]))
-		self.assertTrue(self.reference["customers"]["loyalty_crm_tier"].notna().all())
+		self.assertTrue((self.reference["customers"]["loyalty_crm_tier"] != "").all())
+		self.assertTrue((self.reference["customers"]["loyalty_crm_churn_risk"] != "").any())
 
 		first = nightly.run(as_of=self.as_of, inline=True)
 		self.assert_reference("nightly run")
@@ -306,8 +330,9 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		calls = []
 
 		def flaky(payload):
-			calls.append(payload["customers"][0])
-			if payload["customers"][0] == self.customers[0] and calls.count(self.customers[0]) == 1:
+			ours = self.customers[0] in payload["customers"]
+			calls.append(ours)
+			if ours and calls.count(True) == 1:  # the first chunk holding our first customer, once
 				raise frappe.db.InternalError("Deadlock found when trying to get lock (simulated)")
 			return real(payload)
 
@@ -317,7 +342,8 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		retried = [row for row in rows if row.attempts != 1]
 		self.assertEqual(len(retried), 1)
 		ours = retried[0]
-		self.assertEqual((ours.status, ours.attempts, ours.first_customer), ("Done", 2, self.customers[0]))
+		self.assertEqual((ours.status, ours.attempts), ("Done", 2))
+		self.assertTrue(ours.first_customer <= self.customers[0] <= ours.last_customer)
 		self.assertEqual({row.status for row in rows}, {"Done"})
 		self.assertEqual(frappe.db.get_value(nightly.RUN, result.run, "status"), "Completed")
 		self.assert_reference("after a retried chunk")
