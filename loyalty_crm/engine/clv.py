@@ -27,6 +27,7 @@ database or a second worker.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -375,11 +376,26 @@ def _fit_bgnbd(rows: _BGNBDRows, penalizer: float, rng: np.random.Generator) -> 
 	starts: the answer is the optimum of the full likelihood, to far more than 4 digits.
 	"""
 	data = _BGNBDData(rows)
+	start = None
+	if data.total > 4 * SUBSAMPLE_CUSTOMERS:
+		sample = rows.thinned(SUBSAMPLE_CUSTOMERS / data.total, rng)
+		if (sample.values[0][sample.codes[0]] > 0).any():
+			start = _fit_bgnbd(sample, penalizer, rng)
+	return _penalised_fit(_bgnbd_loglik, data, 4, penalizer, start)
+
+
+def _penalised_fit(
+	loglik: Callable, data, n_params: int, penalizer: float, start: np.ndarray | None
+) -> np.ndarray:
+	"""Newton with the exact Hessian on the penalised mean negative log-likelihood, in
+	log-parameters, from ``start`` (a subsample's optimum) or, without one, from a loose
+	bounded L-BFGS-B run; that quasi-Newton run takes over if Newton cannot finish cleanly.
+	Shared by both models: ``loglik(params, data, hessian)`` is the model's likelihood."""
 	total = data.total
 
 	def evaluate(log_params: np.ndarray, hessian: bool) -> tuple[float, np.ndarray, np.ndarray | None]:
 		params = np.exp(log_params)
-		ll, grad, hess = _bgnbd_loglik(params, data, hessian)
+		ll, grad, hess = loglik(params, data, hessian)
 		value = -ll / total + penalizer * np.sum(params**2)
 		gradient = -grad * params / total + 2 * penalizer * params**2
 		if hess is not None:
@@ -392,16 +408,11 @@ def _fit_bgnbd(rows: _BGNBDRows, penalizer: float, rng: np.random.Generator) -> 
 		return value, gradient
 
 	with _single_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-		start = None
-		if total > 4 * SUBSAMPLE_CUSTOMERS:
-			sample = rows.thinned(SUBSAMPLE_CUSTOMERS / total, rng)
-			if (sample.values[0][sample.codes[0]] > 0).any():
-				start = _fit_bgnbd(sample, penalizer, rng)
 		if start is None:  # only a start for Newton, so a loose tolerance will do
-			bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * 4
+			bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * n_params
 			options = {"maxiter": 2000, "ftol": 1e-10, "gtol": 1e-6}
 			start = minimize(
-				objective, np.zeros(4), jac=True, method="L-BFGS-B", bounds=bounds, options=options
+				objective, np.zeros(n_params), jac=True, method="L-BFGS-B", bounds=bounds, options=options
 			).x
 		optimum = _newton(evaluate, start)
 	if optimum is None:  # far from the model: keep the bounded quasi-Newton answer
@@ -707,38 +718,12 @@ def _fit_gamma_gamma(data: _GammaGammaData, penalizer: float, rng: np.random.Gen
 	are large) only chooses the start; Newton's steps with the exact Hessian on all rows give the
 	optimum, and the bounded quasi-Newton run takes over if Newton cannot finish cleanly.
 	"""
-	total = data.total
-
-	def evaluate(log_params: np.ndarray, hessian: bool) -> tuple[float, np.ndarray, np.ndarray | None]:
-		params = np.exp(log_params)
-		ll, grad, hess = _gamma_gamma_loglik(params, data, hessian)
-		value = -ll / total + penalizer * np.sum(params**2)
-		gradient = -grad * params / total + 2 * penalizer * params**2
-		if hess is not None:
-			hess = -(hess * np.outer(params, params) + np.diag(grad * params)) / total
-			hess += np.diag(4 * penalizer * params**2)
-		return float(value), gradient, hess
-
-	def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
-		value, gradient, _hess = evaluate(log_params, False)
-		return value, gradient
-
-	with _single_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-		start = None
-		if total > 4 * SUBSAMPLE_CUSTOMERS:
-			sample = data.thinned(SUBSAMPLE_CUSTOMERS / total, rng)
-			if sample.total >= 2:
-				start = _fit_gamma_gamma(sample, penalizer, rng)
-		if start is None:  # only a start for Newton, so a loose tolerance will do
-			bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * 3
-			options = {"maxiter": 2000, "ftol": 1e-10, "gtol": 1e-6}
-			start = minimize(
-				objective, np.zeros(3), jac=True, method="L-BFGS-B", bounds=bounds, options=options
-			).x
-		optimum = _newton(evaluate, start)
-	if optimum is None:  # far from the model: keep the bounded quasi-Newton answer
-		optimum = _minimise(objective, start)
-	return optimum
+	start = None
+	if data.total > 4 * SUBSAMPLE_CUSTOMERS:
+		sample = data.thinned(SUBSAMPLE_CUSTOMERS / data.total, rng)
+		if sample.total >= 2:
+			start = _fit_gamma_gamma(sample, penalizer, rng)
+	return _penalised_fit(_gamma_gamma_loglik, data, 3, penalizer, start)
 
 
 # ---------------------------------------------------------------------------------------------
