@@ -67,18 +67,8 @@ def run(base_url: str, campaign: str) -> list[str]:
 		if not condition:
 			failures.append(what)
 
-	set_language = (
-		"frappe.xcall('frappe.client.set_value', {doctype: 'User', name: 'Administrator',"
-		" fieldname: 'language', value: %s})"
-	)
 	try:
-		browser.open(base_url + "/login")
-		logged_in = browser.eval(
-			"fetch('/api/method/login', {method: 'POST', headers: {'Content-Type': 'application/json',"
-			" 'Accept': 'application/json'}, body: JSON.stringify({usr: 'Administrator', pwd: 'admin'})})"
-			".then((r) => r.status)"
-		)
-		check(logged_in == 200, "logged in as Administrator")
+		check(browser.login_as_administrator(base_url), "logged in as Administrator")
 		text = open_report(browser, base_url, campaign)
 		browser.screenshot("campaign_results_en.png")
 		check("Treated" in text and "Control" in text, "the report shows treated and control rows")
@@ -100,14 +90,14 @@ def run(base_url: str, campaign: str) -> list[str]:
 		form_text = browser.eval("document.querySelector('[data-fieldname=results_html]').innerText")
 		check("incremental revenue" in form_text, "the form shows the results and the chart")
 
-		browser.eval(set_language % "'zh'")
+		browser.set_language("zh")
 		try:
 			text = open_report(browser, base_url, campaign)
 			browser.screenshot("campaign_results_zh.png")
 			check("实验组" in text and "对照组" in text, "the report is in Chinese for a Chinese user")
 			check("增量收入" in text, "the incremental revenue label is translated")
 		finally:
-			browser.eval(set_language % "null")
+			browser.set_language(None)
 	except AssertionError as error:
 		browser.screenshot("campaign_failure.png")
 		check(False, f"{error} (campaign_failure.png)")

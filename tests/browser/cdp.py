@@ -106,6 +106,23 @@ class Chromium:
 			time.sleep(0.2)
 		raise AssertionError(f"timed out waiting for {condition}")
 
+	def login_as_administrator(self, base_url: str) -> bool:
+		"""Log in through Frappe's login API on the site's own page (the session cookie sticks)."""
+		self.open(base_url + "/login")
+		status = self.eval(
+			"fetch('/api/method/login', {method: 'POST', headers: {'Content-Type': 'application/json',"
+			" 'Accept': 'application/json'}, body: JSON.stringify({usr: 'Administrator', pwd: 'admin'})})"
+			".then((r) => r.status)"
+		)
+		return status == 200
+
+	def set_language(self, language: str | None) -> None:
+		"""The Administrator's desk language ('zh', 'en'; None: back to the site's)."""
+		self.eval(
+			"frappe.xcall('frappe.client.set_value', {doctype: 'User', name: 'Administrator',"
+			f" fieldname: 'language', value: {json.dumps(language)}}})"
+		)
+
 	def close(self) -> None:
 		try:
 			self.socket.close()

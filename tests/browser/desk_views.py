@@ -29,11 +29,6 @@ HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
 WIDTH, HEIGHT = 1440, 900
 
-SET_LANGUAGE = (
-	"frappe.xcall('frappe.client.set_value', {doctype: 'User', name: 'Administrator',"
-	" fieldname: 'language', value: %s})"
-)
-
 
 class Browser(Chromium):
 	def __init__(self, chromium: str):
@@ -143,22 +138,16 @@ def run(base_url: str, customer: str) -> list[str]:
 			failures.append(what)
 
 	try:
-		browser.open(base_url + "/login")
-		status = browser.eval(
-			"fetch('/api/method/login', {method: 'POST', headers: {'Content-Type': 'application/json',"
-			" 'Accept': 'application/json'}, body: JSON.stringify({usr: 'Administrator', pwd: 'admin'})})"
-			".then((r) => r.status)"
-		)
-		check(status == 200, "logged in as Administrator")
+		check(browser.login_as_administrator(base_url), "logged in as Administrator")
 		browser.open(base_url + "/app")
 		browser.wait_for("window.frappe && frappe.xcall")
-		browser.eval(SET_LANGUAGE % "'en'")
+		browser.set_language("en")
 		views(browser, base_url, customer, "en", check)
-		browser.eval(SET_LANGUAGE % "'zh'")
+		browser.set_language("zh")
 		try:
 			views(browser, base_url, customer, "zh", check)
 		finally:
-			browser.eval(SET_LANGUAGE % "null")
+			browser.set_language(None)
 	except Exception as error:  # a page that never loads: keep the evidence, then fail
 		browser.screenshot("desk_failure.png")
 		check(False, f"{type(error).__name__}: {error}")

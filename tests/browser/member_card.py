@@ -31,11 +31,6 @@ from urllib.parse import urlencode
 from cdp import browser_check_options, execute_on_site
 from pos_till import ARTIFACTS, Browser
 
-SET_LANGUAGE = (
-	"frappe.xcall('frappe.client.set_value', {doctype: 'User', name: 'Administrator',"
-	" fieldname: 'language', value: %s})"
-)
-
 
 def decode(path: Path) -> list[str]:
 	"""Everything zbarimg reads in a screenshot, as 'TYPE:data' lines; [] without zbarimg."""
@@ -57,13 +52,7 @@ def run(base_url: str, setup: dict) -> list[str]:
 			failures.append(what)
 
 	try:
-		browser.open(base_url + "/login")
-		status = browser.eval(
-			"fetch('/api/method/login', {method: 'POST', headers: {'Content-Type': 'application/json',"
-			" 'Accept': 'application/json'}, body: JSON.stringify({usr: 'Administrator', pwd: 'admin'})})"
-			".then((r) => r.status)"
-		)
-		check(status == 200, "logged in as Administrator")
+		check(browser.login_as_administrator(base_url), "logged in as Administrator")
 
 		for lang in ("en", "zh"):
 			query = urlencode(
@@ -95,12 +84,12 @@ def run(base_url: str, setup: dict) -> list[str]:
 		customer_form(browser, base_url, customer, number, check, lang="en")
 		desk_invoice(browser, base_url, customer, number, unknown, check)
 		till(browser, base_url, customer, number, unknown, check, lang="en")
-		browser.eval(SET_LANGUAGE % "'zh'")
+		browser.set_language("zh")
 		try:
 			customer_form(browser, base_url, customer, number, check, lang="zh")
 			till(browser, base_url, customer, number, unknown, check, lang="zh")
 		finally:
-			browser.eval(SET_LANGUAGE % "null")
+			browser.set_language(None)
 	except AssertionError as error:
 		browser.screenshot("member_card_failure.png")
 		check(False, f"{error} (member_card_failure.png)")

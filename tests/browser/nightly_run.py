@@ -47,18 +47,8 @@ def run(base_url: str, name: str) -> list[str]:
 		if not condition:
 			failures.append(what)
 
-	set_language = (
-		"frappe.xcall('frappe.client.set_value', {doctype: 'User', name: 'Administrator',"
-		" fieldname: 'language', value: %s})"
-	)
 	try:
-		browser.open(base_url + "/login")
-		logged_in = browser.eval(
-			"fetch('/api/method/login', {method: 'POST', headers: {'Content-Type': 'application/json',"
-			" 'Accept': 'application/json'}, body: JSON.stringify({usr: 'Administrator', pwd: 'admin'})})"
-			".then((r) => r.status)"
-		)
-		check(logged_in == 200, "logged in as Administrator")
+		check(browser.login_as_administrator(base_url), "logged in as Administrator")
 		text = open_form(browser, base_url, name)
 		browser.screenshot("nightly_run_en.png")
 		check("Completed" in text, "the run's status is shown")
@@ -66,7 +56,7 @@ def run(base_url: str, name: str) -> list[str]:
 		check("tiers" in text and "segments" in text, "the chunks table names each chunk's stage")
 		check("Run Nightly Recompute Now" in text, "the System Manager's button is there")
 
-		browser.eval(set_language % "'zh'")
+		browser.set_language("zh")
 		try:
 			text = open_form(browser, base_url, name)
 			browser.screenshot("nightly_run_zh.png")
@@ -74,7 +64,7 @@ def run(base_url: str, name: str) -> list[str]:
 			check("读取来源" in text and "分块" in text, "labels are in Chinese")
 			check("立即运行夜间重算" in text, "the button is in Chinese")
 		finally:
-			browser.eval(set_language % "null")
+			browser.set_language(None)
 	except AssertionError as error:
 		browser.screenshot("nightly_run_failure.png")
 		check(False, f"{error} (nightly_run_failure.png)")

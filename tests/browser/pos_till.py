@@ -95,13 +95,7 @@ def run(base_url: str, till: dict) -> list[str]:
 			failures.append(what)
 
 	try:
-		browser.open(base_url + "/login")
-		logged_in = browser.eval(
-			"fetch('/api/method/login', {method: 'POST', headers: {'Content-Type': 'application/json',"
-			" 'Accept': 'application/json'}, body: JSON.stringify({usr: 'Administrator', pwd: 'admin'})})"
-			".then((r) => r.status)"
-		)
-		check(logged_in == 200, "logged in as Administrator")
+		check(browser.login_as_administrator(base_url), "logged in as Administrator")
 		browser.open(base_url + "/app/point-of-sale")
 		browser.wait_for(
 			"window.cur_pos && cur_pos.frm && cur_pos.frm.doc.pos_profile"
@@ -224,11 +218,7 @@ def run(base_url: str, till: dict) -> list[str]:
 
 def chinese(browser: Browser, base_url: str, customer: str, check) -> None:
 	"""The same customer (fewer points now) at a till in Simplified Chinese; English again after."""
-	set_language = (
-		"frappe.xcall('frappe.client.set_value', {doctype: 'User', name: 'Administrator',"
-		" fieldname: 'language', value: %s})"
-	)
-	browser.eval(set_language % "'zh'")
+	browser.set_language("zh")
 	try:
 		browser.eval("window.onbeforeunload = null")
 		browser.open(base_url + "/app/point-of-sale")
@@ -245,7 +235,7 @@ def chinese(browser: Browser, base_url: str, customer: str, check) -> None:
 		browser.screenshot("pos_customer_zh.png")
 		check("积分" in section and "可抵扣" in section, "the badge is in Chinese for a Chinese user")
 	finally:
-		browser.eval(set_language % "null")
+		browser.set_language(None)
 
 
 def main():
