@@ -677,12 +677,6 @@ def score_job():
 			frappe.log_error(title=_("Churn scoring failed for {0}").format(company))
 
 
-def score_churn_daily():
-	"""Scheduler (daily): score in the background when Loyalty Settings ask for it."""
-	if churn_settings().scoring:
-		enqueue("score")
-
-
 def train_churn_weekly():
 	"""Scheduler (weekly): retrain (and then score) in the background when Loyalty Settings ask for it."""
 	if churn_settings().training:

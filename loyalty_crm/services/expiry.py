@@ -12,18 +12,12 @@ from collections.abc import Callable
 import frappe
 from frappe import _
 from frappe.email.doctype.email_account.email_account import EmailAccount
-from frappe.utils import add_days, cint, flt, getdate, nowdate
+from frappe.utils import add_days, cint, flt, getdate
 
 from loyalty_crm.engine import points as engine
 from loyalty_crm.services import ledger
 
 CHUNK = 500
-
-
-def expire_points_daily():
-	today = nowdate()
-	expire_points(today)
-	notify_expiring_points(today)
 
 
 def customers_with_lapsed_points(as_of) -> list[str]:

@@ -870,12 +870,6 @@ def refresh_job(segment: str | None = None):
 	refresh_segments(segment=segment, commit=True)
 
 
-def refresh_segments_daily():
-	"""Scheduler (daily): all segments, in the background."""
-	if frappe.db.count(SEGMENT, {"enabled": 1}):
-		enqueue_refresh()
-
-
 @frappe.whitelist()
 def refresh_now(segment: str) -> str:
 	"""The "Refresh now" button: queue the refresh (the whole computation is shared, so one

@@ -424,19 +424,6 @@ def set_customer_state(customer: str, tier, tier_since, below_since, grace_ends)
 # --------------------------------------------------------------------------------------------
 
 
-def evaluate_tiers_daily():
-	"""Scheduler entry: the evaluation runs in the long queue, once at a time."""
-	frappe.enqueue(
-		"loyalty_crm.services.tiers.evaluate_all",
-		queue="long",
-		job_id="loyalty_crm_evaluate_tiers",
-		deduplicate=True,
-		timeout=3600,
-		as_of=nowdate(),
-		triggered_by="Daily Evaluation",
-	)
-
-
 def empty_summary() -> dict:
 	return {
 		"customers": 0,
