@@ -95,10 +95,8 @@ def run_nightly_daily():
 
 def enqueue_nightly(as_of=None, triggered_by: str = "Scheduler") -> str:
 	"""Queue the coordinator unless one is queued or running; returns what happened, translated."""
-	from frappe.utils.background_jobs import is_job_enqueued
-
 	active = in_progress()
-	if active or is_job_enqueued(JOB_ID):
+	if active or coordinator_job_alive():
 		message = _("A nightly run is already in progress ({0}); nothing was queued").format(
 			active or _("queued")
 		)
@@ -120,6 +118,31 @@ def enqueue_nightly(as_of=None, triggered_by: str = "Scheduler") -> str:
 def run_now() -> str:
 	frappe.only_for("System Manager")
 	return enqueue_nightly(triggered_by="Desk")
+
+
+def coordinator_job_alive() -> bool:
+	"""Whether the coordinator's job is queued, or started and not silent for STALE_MINUTES.
+
+	A worker killed mid-run leaves its job "started" in Redis until RQ's own clean-up, an hour
+	later (the job timeout): without this the scheduler and the desk button would refuse to queue
+	for that hour although the run itself was already marked abandoned.
+	"""
+	from datetime import datetime, timedelta
+
+	from frappe.utils.background_jobs import get_job
+	from rq.job import JobStatus
+
+	job = get_job(JOB_ID)
+	status = job.get_status() if job else None
+	if status == JobStatus.QUEUED:
+		return True
+	if status != JobStatus.STARTED:
+		return False
+	limit = datetime.utcnow() - timedelta(minutes=STALE_MINUTES)
+	if job.started_at and job.started_at.replace(tzinfo=None) >= limit:
+		return True
+	job.delete()  # dead: frappe.enqueue would otherwise take it for a running duplicate
+	return False
 
 
 def coordinator_job(as_of=None, triggered_by: str = "Scheduler"):
@@ -410,12 +433,16 @@ class ChunkQueue:
 
 
 def enqueue_chunk(run_name: str, chunk_no: int, attempt: int) -> None:
+	"""One job per chunk attempt. Its id ends in a random token, not deduplicated: run names
+	come back when a site is restored or reinstalled on the same bench, and a job a killed
+	worker left "started" in Redis under the same id would make RQ's deduplication drop the new
+	chunk, leaving the run waiting. A chunk applied twice is harmless: run_chunk locks the chunk's
+	row and does nothing unless it is still queued."""
 	frappe.enqueue(
 		"loyalty_crm.services.nightly.run_chunk",
 		queue="long",
 		timeout=JOB_TIMEOUT,
-		job_id=f"{JOB_ID}:{run_name}:{chunk_no}:{attempt}",
-		deduplicate=True,
+		job_id=f"{JOB_ID}:{run_name}:{chunk_no}:{attempt}:{frappe.generate_hash(length=8)}",
 		enqueue_after_commit=False,
 		run_name=run_name,
 		chunk_no=chunk_no,
@@ -431,9 +458,10 @@ def enqueue_chunk(run_name: str, chunk_no: int, attempt: int) -> None:
 def run_chunk(run_name: str, chunk_no: int, attempt: int = 1, requeue: bool = True) -> str:
 	"""Apply one chunk in one transaction; returns "done", "retry" or "failed"."""
 	started = time.perf_counter()
-	row = frappe.db.get_value(
-		CHUNK_DOCTYPE, {"parent": run_name, "chunk_no": chunk_no}, ["name", "status"], as_dict=True
-	)
+	name = frappe.db.get_value(CHUNK_DOCTYPE, {"parent": run_name, "chunk_no": chunk_no})
+	# locked by primary key (one row, not the run's other chunks): a second job of the same
+	# chunk waits here, then finds it done
+	row = name and frappe.db.get_value(CHUNK_DOCTYPE, name, ["name", "status"], as_dict=True, for_update=True)
 	if not row or row.status != "Queued" or frappe.db.get_value(RUN, run_name, "status") not in WRITABLE:
 		return "done"  # already applied, or the run was abandoned: nothing to do
 	payload = frappe.cache.get_value(cache_key(run_name, chunk_no), expires=True)

@@ -15,10 +15,12 @@ import os
 import signal
 import subprocess
 import time
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 import frappe
 import pandas as pd
+from frappe import _
 from frappe.installer import update_site_config
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import get_bench_path, now_datetime
@@ -416,6 +418,37 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		self.assertEqual(frappe.db.get_value(nightly.RUN, result.run, "status"), "Completed")
 		self.assert_reference("after abandoning a silent run")
 
+	def test_a_coordinator_job_a_killed_worker_left_started_blocks_queueing_only_while_fresh(self):
+		"""RQ keeps a killed worker's job "started" until its timeout, an hour; the run it started is
+		abandoned after STALE_MINUTES of silence, and from then on queueing must work again."""
+		from frappe.utils.background_jobs import create_job_id, get_job, get_queue
+		from rq.job import Job, JobStatus
+
+		queue = get_queue("long")
+		left = Job.create("frappe.ping", id=create_job_id(nightly.JOB_ID), connection=queue.connection)
+		left.origin = queue.name
+		left.started_at = datetime.utcnow() - timedelta(minutes=1)
+		left.save()
+		left.set_status(JobStatus.STARTED)
+		try:
+			self.assertIsNone(nightly.in_progress())
+			with patch("frappe.enqueue") as enqueue:
+				message = nightly.enqueue_nightly(as_of=self.as_of)
+			enqueue.assert_not_called()
+			self.assertIn(_("queued"), message)
+
+			left.started_at = datetime.utcnow() - timedelta(minutes=nightly.STALE_MINUTES + 1)
+			left.save()
+			self.assertEqual(nightly.enqueue_nightly(as_of=self.as_of), _("Nightly recompute queued"))
+			queued = get_job(nightly.JOB_ID)
+			self.assertEqual(queued.get_status(), JobStatus.QUEUED)
+			self.assertEqual(queued.func_name, "frappe.utils.background_jobs.execute_job")
+			self.assertEqual(queued.kwargs["method"], "loyalty_crm.services.nightly.coordinator_job")
+			self.assertIn(queued.id, queue.get_job_ids())
+		finally:  # the queued coordinator has the same id: no worker of a later test may run it
+			with contextlib.suppress(Exception):
+				Job.fetch(left.id, connection=queue.connection).delete()
+
 	def test_a_worker_killed_in_the_middle_of_a_chunk_leaves_it_unwritten_and_a_rerun_completes(self):
 		before = state(self.customers)
 		everyone = sorted(frappe.get_all("Customer", pluck="name"))
@@ -424,7 +457,7 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		update_site_config(nightly.HOLD_KEY + "_seconds", 120)
 		frappe.cache.delete_value(nightly.HELD_KEY)
 		clear_long_queue()
-		worker = start_worker()
+		worker, result = start_worker(), None
 		try:
 			result = nightly.run(as_of=self.as_of, inline=False)
 			wait_for(
@@ -436,6 +469,7 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 			update_site_config(nightly.HOLD_KEY, None)
 			update_site_config(nightly.HOLD_KEY + "_seconds", None)
 			kill(worker)
+			forget_jobs_of(result and result.run)
 		frappe.db.rollback()
 		rows = {row.chunk_no: row for row in self.chunk_rows(result.run)}
 		self.assertEqual({rows[n].status for n in range(1, held)}, {"Done"} if held > 1 else set())
@@ -530,6 +564,21 @@ def clear_long_queue() -> None:
 	from frappe.utils.background_jobs import get_queue
 
 	get_queue("long").empty()
+
+
+def forget_jobs_of(run: str | None) -> None:
+	"""Delete the jobs of ``run`` the killed worker left "started" in Redis (RQ would keep them
+	for the job timeout; they are not this test's to leave behind)."""
+	from frappe.utils.background_jobs import get_queue
+	from rq.job import Job
+
+	if not run:
+		return
+	queue = get_queue("long")
+	for job_id in queue.started_job_registry.get_job_ids():
+		if f":{run}:" in job_id:
+			with contextlib.suppress(Exception):
+				Job.fetch(job_id, connection=queue.connection).delete()
 
 
 def start_worker() -> subprocess.Popen:
