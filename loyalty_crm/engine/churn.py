@@ -719,15 +719,21 @@ class ChurnModel:
 		names = self.feature_names_
 		medians = self.medians_.to_numpy(dtype=float)
 		groups = [g for g, members in DRIVER_GROUPS.items() if any(m in names for m in members)]
-		effects = np.empty((len(X), len(groups)))
+		effects = np.zeros((len(X), len(groups)))
 		for k, group in enumerate(groups):  # a loop over groups, each step vectorised over customers
 			columns = [j for j, name in enumerate(names) if name in DRIVER_GROUPS[group]]
-			changed = X.copy()
 			typical = np.broadcast_to(medians[columns], (len(X), len(columns)))
 			if group in KEEP_MISSING:  # too few purchases for these: "rhythm" tells that story
 				typical = np.where(np.isnan(X[:, columns]), X[:, columns], typical)
-			changed[:, columns] = typical
-			effects[:, k] = score - self.estimator_.predict_proba(changed)[:, 1]
+			# Only rows the substitution changes are predicted again; for the others (most
+			# customers have no complaint or survey, and sit on the median there) the effect is 0.
+			same = (X[:, columns] == typical) | (np.isnan(X[:, columns]) & np.isnan(typical))
+			rows = np.flatnonzero(~same.all(axis=1))
+			if not len(rows):
+				continue
+			changed = X[rows].copy()
+			changed[:, columns] = typical[rows]
+			effects[rows, k] = score[rows] - self.estimator_.predict_proba(changed)[:, 1]
 		return groups, effects
 
 

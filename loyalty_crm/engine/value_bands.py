@@ -27,7 +27,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from loyalty_crm.engine import clv
 from loyalty_crm.engine.errors import EngineError, _
 
 HIGH = _("High")
@@ -83,6 +82,10 @@ def predicted_clv(
 	"""Predicted CLV per customer from transactions up to ``as_of``; raises EngineError with the
 	reason when the models cannot fit or give a non-finite value (a degenerate fit on data too
 	regular or too extreme), as the CLV report does: one basis for everybody, never a silent mix."""
+	# Imported here: the models need scipy, 0.4 s to import, and the nightly run's chunk jobs load
+	# this module (through services.segments) only to write what was computed elsewhere.
+	from loyalty_crm.engine import clv
+
 	summary = clv.customer_summary(transactions, observation_end=as_of)
 	bgnbd = clv.BetaGeoModel().fit(summary)
 	gamma_gamma = clv.GammaGammaModel().fit(summary)

@@ -198,29 +198,31 @@ def side_tables(company: str, as_of):
 	)
 	# Dated histories, so each training cutoff sees the balance and tier it had then (undated
 	# snapshots would leak today's state into the past; the engine would leave them out).
-	points = pd.DataFrame(
-		frappe.db.sql(
-			"""
-			select customer, posting_date, cast(sum(points) as double) from `tabLoyalty Ledger Entry`
-			where company = %(company)s and posting_date <= %(as_of)s
-			group by customer, posting_date
-			""",
-			values,
-		),
-		columns=["customer", "date", "points"],
+	# The two long ones (a row per customer and day, a row per tier change) are read packed.
+	points = packed_read.read_frame(
+		"""
+		select customer, posting_date as date, sum(points) as points from `tabLoyalty Ledger Entry`
+		where company = %(company)s and posting_date <= %(as_of)s
+		group by customer, posting_date
+		""",
+		values,
+		["customer", "date", "points"],
 	)
-	tiers = pd.DataFrame(
-		frappe.db.sql(
-			"""
-			select history.customer, history.change_date, coalesce(tier.`rank`, 0)
-			from `tabLoyalty Tier History` history
-			left join `tabLoyalty Tier` tier on tier.name = history.to_tier
-			where history.change_date <= %(as_of)s
-			order by history.customer, history.change_date, history.creation
-			""",
-			values,
-		),
-		columns=["customer", "date", "tier_rank"],
+	tiers = packed_read.read_frame(
+		"""
+		select history.customer, history.change_date as date, coalesce(tier.`rank`, 0) as tier_rank,
+			history.creation
+		from `tabLoyalty Tier History` history
+		left join `tabLoyalty Tier` tier on tier.name = history.to_tier
+		where history.change_date <= %(as_of)s
+		""",
+		values,
+		["customer", "date", "tier_rank", "creation"],
+	)
+	tiers = (  # in the order the query used to give: customer, day, then when it was recorded
+		tiers.sort_values(["customer", "date", "creation"], kind="mergesort")
+		.drop(columns="creation")
+		.reset_index(drop=True)
 	)
 	for frame in (surveys, complaints, points, tiers):
 		frame["date"] = pd.to_datetime(frame["date"])

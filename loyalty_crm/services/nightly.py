@@ -41,7 +41,7 @@ import pandas as pd
 from frappe import _, _lt
 from frappe.utils import add_to_date, cint, flt, get_datetime, getdate, now_datetime, nowdate
 
-from loyalty_crm.services import churn, customer_days, segments, tiers
+from loyalty_crm.services import churn, customer_days, nightly_drain, segments, tiers
 
 RUN = "Loyalty Nightly Run"
 CHUNK_DOCTYPE = "Loyalty Nightly Chunk"
@@ -315,6 +315,7 @@ def prepare(doc, as_of, timings: dict[str, float], say, inline: bool = False) ->
 				"memberships": wanted,
 				"main": segments.main_values(profiles),
 				"segment_names": [row.name for row in segment_rows],
+				"priorities": {row.name: row.priority for row in segment_rows},
 			},
 		)
 	frappe.db.set_value(
@@ -369,6 +370,7 @@ def stage_payload(stage: str, state: dict, names: list[str]) -> dict:
 		"memberships": part_for(state["memberships"], names).reset_index(drop=True),
 		"main": part_for(state["main"], names, None),
 		"segment_names": state["segment_names"],
+		"priorities": state["priorities"],
 	}
 
 
@@ -378,6 +380,7 @@ class ChunkQueue:
 	def __init__(self, run_name: str, as_of: str, ranges: list[list[str]], inline: bool, say):
 		self.run_name, self.as_of, self.ranges, self.inline, self.say = run_name, as_of, ranges, inline, say
 		self.number = 0
+		nightly_drain.forget(run_name)  # what an earlier life of the site left under this run name
 
 	def add(self, stage: str, state: dict) -> None:
 		first_number = self.number + 1
@@ -433,21 +436,9 @@ class ChunkQueue:
 
 
 def enqueue_chunk(run_name: str, chunk_no: int, attempt: int) -> None:
-	"""One job per chunk attempt. Its id ends in a random token, not deduplicated: run names
-	come back when a site is restored or reinstalled on the same bench, and a job a killed
-	worker left "started" in Redis under the same id would make RQ's deduplication drop the new
-	chunk, leaving the run waiting. A chunk applied twice is harmless: run_chunk locks the chunk's
-	row and does nothing unless it is still queued."""
-	frappe.enqueue(
-		"loyalty_crm.services.nightly.run_chunk",
-		queue="long",
-		timeout=JOB_TIMEOUT,
-		job_id=f"{JOB_ID}:{run_name}:{chunk_no}:{attempt}:{frappe.generate_hash(length=8)}",
-		enqueue_after_commit=False,
-		run_name=run_name,
-		chunk_no=chunk_no,
-		attempt=attempt,
-	)
+	"""Put a chunk attempt on the run's work list (``nightly_drain``): the jobs that drain it take
+	chunks one by one, so a worker imports pandas and the stages once per stage, not per chunk."""
+	nightly_drain.push(run_name, chunk_no, attempt)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,7 +450,7 @@ def run_chunk(run_name: str, chunk_no: int, attempt: int = 1, requeue: bool = Tr
 	"""Apply one chunk in one transaction; returns "done", "retry" or "failed"."""
 	started = time.perf_counter()
 	name = frappe.db.get_value(CHUNK_DOCTYPE, {"parent": run_name, "chunk_no": chunk_no})
-	# locked by primary key (one row, not the run's other chunks): a second job of the same
+	# locked by primary key (one row, not the run's other chunks): a second attempt of the same
 	# chunk waits here, then finds it done
 	row = name and frappe.db.get_value(CHUNK_DOCTYPE, name, ["name", "status"], as_dict=True, for_update=True)
 	if not row or row.status != "Queued" or frappe.db.get_value(RUN, run_name, "status") not in WRITABLE:
@@ -546,14 +537,15 @@ def apply_chunk(payload: dict) -> int:
 			)
 			writes += added + changed + removed
 		return writes + churn.update_customers(customers)
-	inserted, deleted = segments.write_memberships(
-		payload["memberships"], payload["segment_names"], customers=customers
-	)
-	return (
-		inserted
-		+ deleted
-		+ segments.update_customers(segments.with_primary(payload["main"], customers), customers)
-	)
+	wanted = payload["memberships"]
+	inserted, deleted = segments.write_memberships(wanted, payload["segment_names"], customers=customers)
+	primary = None
+	if "priorities" in payload:  # written just now: the chunk's stored memberships are the wanted ones
+		primary = segments.primary_of(
+			wanted[["customer", "segment"]].assign(priority=wanted["segment"].map(payload["priorities"]))
+		)
+	values = segments.with_primary(payload["main"], customers, primary=primary)
+	return inserted + deleted + segments.update_customers(values, customers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -624,3 +616,4 @@ def finalize(run_name: str) -> None:
 	frappe.db.commit()
 	for chunk in doc.chunks:
 		frappe.cache.delete_value(cache_key(run_name, chunk.chunk_no))
+	nightly_drain.forget(run_name)

@@ -228,10 +228,11 @@ def load_transactions(as_of, company: str | None = None) -> pd.DataFrame:
 
 
 def load_customers() -> pd.DataFrame:
-	rows = frappe.db.sql("select name, customer_group, territory, customer_type from `tabCustomer`")
-	return pd.DataFrame(rows, columns=["customer", "customer_group", "territory", "customer_type"]).set_index(
-		"customer"
+	columns = ["customer", "customer_group", "territory", "customer_type"]
+	frame = packed_read.read_frame(  # 100k customers: packed, not decoded field by field
+		"select name as customer, customer_group, territory, customer_type from `tabCustomer`", {}, columns
 	)
+	return frame.astype(object).where(frame.notna(), None).set_index("customer")
 
 
 def load_segments(segment: str | None = None) -> list[dict]:
@@ -445,25 +446,31 @@ def apply_segment_rule(rows: pd.DataFrame, rule: str, segment_name: str) -> np.n
 # ---------------------------------------------------------------------------------------------
 
 
-def signatures(frame: pd.DataFrame) -> pd.Series:
-	"""One comparable text per membership row: key and snapshot, normalised the same way for
-	rows computed in pandas and rows read back from the database."""
-	parts = [frame["customer"].astype(str), frame["segment"].astype(str), frame["company"].astype(str)]
+def signatures(frame: pd.DataFrame) -> np.ndarray:
+	"""One 64-bit hash per membership row over key and snapshot, normalised the same way for rows
+	computed in pandas and rows read back from the database. Hashing the normalised columns is
+	several times cheaper than joining them into one text per row, which an unchanged nightly
+	chunk spent most of its comparison on."""
+	normal = pd.DataFrame(
+		{column: _text(frame[column]) for column in ("customer", "segment", "company")}, index=frame.index
+	)
 	for column in SNAPSHOT:
 		values = frame[column]
 		if column in INT_COLUMNS:
-			text = pd.to_numeric(values, errors="coerce").fillna(0).astype("int64").astype(str)
-		elif column == "monetary":
-			text = pd.to_numeric(values, errors="coerce").fillna(0).round(2).map("{:.2f}".format)
+			normal[column] = pd.to_numeric(values, errors="coerce").fillna(0).astype("int64")
+		elif column == "monetary":  # in cents, rounded as the Currency field stores it
+			amount = pd.to_numeric(values, errors="coerce").fillna(0).astype("float64").round(2)
+			normal[column] = np.rint(amount.to_numpy() * 100).astype("int64")
 		elif column == "last_purchase":
-			text = pd.to_datetime(values).dt.strftime("%Y-%m-%d").fillna("")
+			days = pd.to_datetime(values).dt.normalize()
+			normal[column] = np.where(days.isna(), -1, days.to_numpy("datetime64[D]").astype("int64"))
 		else:
-			text = values.astype(object).where(values.notna(), "").astype(str)
-		parts.append(text)
-	out = parts[0]
-	for part in parts[1:]:
-		out = out + "\x1f" + part
-	return out
+			normal[column] = _text(values)
+	return pd.util.hash_pandas_object(normal, index=False).to_numpy()
+
+
+def _text(values: pd.Series) -> pd.Series:
+	return values.astype(object).where(values.notna(), "").astype(str)
 
 
 def existing_memberships(
@@ -499,10 +506,10 @@ def write_memberships(
 	``wanted`` holds only theirs). Returns (inserted, deleted).
 	"""
 	stored = existing_memberships(segment_names, company, customers)
-	stored_sig = signatures(stored) if len(stored) else pd.Series([], dtype=object)
-	wanted_sig = signatures(wanted) if len(wanted) else pd.Series([], dtype=object)
-	stale = stored[~stored_sig.isin(set(wanted_sig)).to_numpy()] if len(stored) else stored
-	new = wanted[~wanted_sig.isin(set(stored_sig)).to_numpy()] if len(wanted) else wanted
+	stored_sig = signatures(stored) if len(stored) else np.array([], dtype="uint64")
+	wanted_sig = signatures(wanted) if len(wanted) else np.array([], dtype="uint64")
+	stale = stored[~np.isin(stored_sig, wanted_sig)] if len(stored) else stored
+	new = wanted[~np.isin(wanted_sig, stored_sig)] if len(wanted) else wanted
 	touched = sorted(set(stale["customer"]) | set(new["customer"]))
 	if not touched:
 		if progress:
@@ -590,9 +597,13 @@ def main_values(profiles: pd.DataFrame) -> pd.DataFrame:
 	return main.set_index("customer")[[c for c in CUSTOMER_FIELDS.values() if c != "primary_segment"]]
 
 
-def with_primary(main: pd.DataFrame, customers: list[str] | None = None) -> pd.DataFrame:
-	"""The main profile values plus the primary segment from the stored memberships."""
-	primary = primary_segments(customers)
+def with_primary(
+	main: pd.DataFrame, customers: list[str] | None = None, primary: pd.Series | None = None
+) -> pd.DataFrame:
+	"""The main profile values plus the primary segment from the stored memberships (or from
+	``primary`` when the caller knows them: a nightly chunk that has just written its own)."""
+	if primary is None:
+		primary = primary_segments(customers)
 	if customers is not None:
 		main = main[main.index.isin(customers)]
 	out = pd.DataFrame(index=main.index.union(primary.index))
@@ -617,9 +628,17 @@ def primary_segments(customers: list[str] | None = None) -> pd.Series:
 		{"customers": tuple(customers or ())},
 		["customer", "segment", "priority"],
 	)
-	if frame.empty:
+	return primary_of(frame)
+
+
+def primary_of(memberships: pd.DataFrame) -> pd.Series:
+	"""Per customer of ``memberships`` (customer, segment, priority), the segment with the lowest
+	priority number, then the first by name."""
+	if memberships.empty:
 		return pd.Series([], dtype=object)
-	frame["priority"] = pd.to_numeric(frame["priority"], errors="coerce")
+	frame = memberships[["customer", "segment"]].assign(
+		priority=pd.to_numeric(memberships["priority"], errors="coerce")
+	)
 	frame = frame.sort_values(["customer", "priority", "segment"], kind="mergesort").drop_duplicates(
 		"customer"
 	)

@@ -306,10 +306,9 @@ def customer_state(customers: list[str] | None = None, lock: bool = False):
 		{"for update" if lock else ""}
 		""",
 		values,
-		as_dict=True,
 	)
 	columns = ["customer", "customer_name", "tier", "tier_since", "below_since", "grace_ends"]
-	frame = pd.DataFrame.from_records([tuple(row.values()) for row in rows], columns=columns)
+	frame = pd.DataFrame.from_records(list(rows), columns=columns)
 	for column in ("tier_since", "below_since", "grace_ends"):
 		frame[column] = pd.to_datetime(frame[column])
 	frame["tier"] = frame["tier"].where(frame["tier"].notna() & (frame["tier"] != ""), None)

@@ -153,3 +153,27 @@ def test_bad_metrics_are_rejected_without_mutation(three_groups):
 		CustomerClusterer().fit(three_groups.iloc[[0, 0, 0]])
 	with pytest.raises(EngineError, match="not fitted"):
 		CustomerClusterer().predict(three_groups)
+
+
+def test_silhouettes_of_all_candidates_equal_scikit_learns_one_by_one():
+	"""One pass over the distances for every k gives what silhouette_score gives for each:
+	uneven clusters, a point alone in its cluster, cluster numbers with gaps, a sample."""
+	from sklearn.metrics import silhouette_score
+
+	from loyalty_crm.engine.clusters import SILHOUETTE_BLOCK, silhouettes
+
+	rng = np.random.default_rng(7)
+	points = rng.normal(size=(SILHOUETTE_BLOCK + 234, 4))  # more than one block of rows
+	labels = {
+		2: (points[:, 0] > 0.8).astype(int),
+		3: rng.integers(0, 3, len(points)),
+		5: np.where(np.arange(len(points)) == 17, 9, rng.integers(0, 4, len(points))),  # 9: alone
+	}
+	got = silhouettes(points, labels)
+	for k, these in labels.items():
+		assert got[k] == pytest.approx(silhouette_score(points, these), abs=1e-9), k
+	sample = rng.choice(len(points), size=300, replace=False)
+	got = silhouettes(points, labels, sample)
+	for k, these in labels.items():
+		assert got[k] == pytest.approx(silhouette_score(points[sample], these[sample]), abs=1e-9), k
+	assert silhouettes(points, {2: np.zeros(len(points), dtype=int)}) == {2: -1.0}

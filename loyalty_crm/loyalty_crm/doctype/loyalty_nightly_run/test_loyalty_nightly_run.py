@@ -388,6 +388,42 @@ class TestLoyaltyNightlyRun(FrappeTestCase):
 		nightly.run(as_of=self.as_of, inline=True)
 		self.assert_reference("re-run after a failed chunk")
 
+	def test_one_job_drains_the_queued_chunks_and_a_failed_attempt_goes_to_the_back(self):
+		"""Queued (not inline), no worker: one drain job, run here, applies every chunk in turn,
+		the failed attempt last, and the run ends as if the stages ran alone."""
+		from loyalty_crm.services import nightly_drain
+
+		clear_long_queue()
+		result = nightly.run(as_of=self.as_of, inline=False)
+		rows = self.chunk_rows(result.run)
+		self.assertTrue(rows)
+		self.assertEqual({row.status for row in rows}, {"Queued"})
+		queued_jobs = get_long_queue().jobs
+		self.assertEqual(len(queued_jobs), len(rows))  # every worker on `long` can join in
+		self.assertEqual({job.kwargs["kwargs"]["run_name"] for job in queued_jobs}, {result.run})
+		clear_long_queue()  # no worker of a later test may take them
+
+		real, order = nightly.apply_chunk, []
+
+		def flaky(payload):
+			number = len(order) + 1
+			order.append((payload["stage"], payload["customers"][0]))
+			if number == 1:
+				raise frappe.db.InternalError("Lock wait timeout exceeded (simulated)")
+			return real(payload)
+
+		with patch.object(nightly, "apply_chunk", flaky):
+			taken = nightly_drain.drain(result.run)
+		clear_long_queue()  # the retry queued a job of its own too
+		self.assertEqual(taken, len(rows) + 1)
+		self.assertEqual(order[-1], order[0])  # the failed first chunk, again, after all the others
+		rows = self.chunk_rows(result.run)
+		self.assertEqual({row.status for row in rows}, {"Done"})
+		self.assertEqual(sorted(row.attempts for row in rows), [1] * (len(rows) - 1) + [2])
+		self.assertEqual(frappe.db.get_value(nightly.RUN, result.run, "status"), "Completed")
+		self.assertEqual(frappe.cache.llen(nightly_drain.todo_key(result.run)), 0)
+		self.assert_reference("chunks drained by one job")
+
 	def test_a_run_in_progress_is_left_alone_and_a_silent_one_is_abandoned(self):
 		runs = frappe.db.count(nightly.RUN)
 		busy = frappe.get_doc(
@@ -523,6 +559,8 @@ class TestNightlyRunOnReplica(TestLoyaltyNightlyRun):
 
 	# the other scenarios do not depend on where the read goes; run the one that does
 	test_a_failing_chunk_is_retried_alone_and_one_failing_for_good_is_reported_and_rerun = None
+	test_one_job_drains_the_queued_chunks_and_a_failed_attempt_goes_to_the_back = None
+	test_a_coordinator_job_a_killed_worker_left_started_blocks_queueing_only_while_fresh = None
 	test_a_run_in_progress_is_left_alone_and_a_silent_one_is_abandoned = None
 	test_a_worker_killed_in_the_middle_of_a_chunk_leaves_it_unwritten_and_a_rerun_completes = None
 	test_same_final_state_as_the_separate_stages_then_a_second_run_writes_nothing = None
@@ -556,14 +594,18 @@ class TestNightlyRunOnReplica(TestLoyaltyNightlyRun):
 		self.assert_reference("nightly run with the replica down")
 
 
+def get_long_queue():
+	from frappe.utils.background_jobs import get_queue
+
+	return get_queue("long")
+
+
 def clear_long_queue() -> None:
 	"""Empty the bench's long queue before a real worker starts on it. No worker runs during
 	tests, so jobs earlier tests queued pile up from run to run (seen on CI: the worker was
 	still working through them when the wait for our chunk ran out), and they are not this
 	test's to run."""
-	from frappe.utils.background_jobs import get_queue
-
-	get_queue("long").empty()
+	get_long_queue().empty()
 
 
 def forget_jobs_of(run: str | None) -> None:
@@ -576,9 +618,10 @@ def forget_jobs_of(run: str | None) -> None:
 		return
 	queue = get_queue("long")
 	for job_id in queue.started_job_registry.get_job_ids():
-		if f":{run}:" in job_id:
-			with contextlib.suppress(Exception):
-				Job.fetch(job_id, connection=queue.connection).delete()
+		with contextlib.suppress(Exception):
+			job = Job.fetch(job_id, connection=queue.connection)
+			if (job.kwargs.get("kwargs") or {}).get("run_name") == run:
+				job.delete()
 
 
 def start_worker() -> subprocess.Popen:
