@@ -426,19 +426,13 @@ class ChunkQueue:
 				attempt = 1
 				while run_chunk(self.run_name, number, attempt, requeue=False) == "retry":
 					attempt += 1
-			else:
-				enqueue_chunk(self.run_name, number, 1)
+			else:  # onto the run's work list, taken by the jobs that drain it (nightly_drain)
+				nightly_drain.push(self.run_name, number, 1)
 
 	def close(self) -> None:
 		"""Every stage is queued: from now on the last chunk to finish closes the run."""
 		set_status(frappe._dict(name=self.run_name), "Writing")
 		maybe_finalize(self.run_name)
-
-
-def enqueue_chunk(run_name: str, chunk_no: int, attempt: int) -> None:
-	"""Put a chunk attempt on the run's work list (``nightly_drain``): the jobs that drain it take
-	chunks one by one, so a worker imports pandas and the stages once per stage, not per chunk."""
-	nightly_drain.push(run_name, chunk_no, attempt)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,7 +496,7 @@ def run_chunk(run_name: str, chunk_no: int, attempt: int = 1, requeue: bool = Tr
 		)
 		if not last:
 			if requeue:
-				enqueue_chunk(run_name, chunk_no, attempt + 1)
+				nightly_drain.push(run_name, chunk_no, attempt + 1)
 			return "retry"
 		outcome = "failed"
 	maybe_finalize(run_name)
